@@ -1,0 +1,37 @@
+// result<T>: the return type of every fallible operation in otaledger.
+//
+// A value or a std::error_code, never an exception for an expected failure
+// (STYLE.md §7). Each layer defines its own `errc` enum and category
+// (base/errc.hpp, events/errc.hpp, storage/errc.hpp); they all convert to
+// std::error_code so one result type crosses layers. Propagate with OTA_TRY.
+#pragma once
+
+#include <boost/outcome/result.hpp>
+#include <boost/outcome/success_failure.hpp>
+#include <boost/outcome/try.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace otaledger {
+
+namespace outcome = BOOST_OUTCOME_V2_NAMESPACE;
+
+/// A value of T or an error code. Declared nodiscard by Boost.Outcome.
+template <class T>
+using result = outcome::result<T, std::error_code, outcome::policy::terminate>;
+
+/// Builds a successful result<void>.
+inline auto ok() { return outcome::success(); }
+
+/// A failure carrying an error code and a human-readable detail (what was
+/// wrong, where). The detail travels beside the code through `error_detail`.
+struct failure_info {
+  std::error_code code;
+  std::string detail;
+};
+
+} // namespace otaledger
+
+/// Evaluates a result; on failure returns its error from the enclosing function.
+#define OTA_TRY(...) BOOST_OUTCOME_TRY(__VA_ARGS__)

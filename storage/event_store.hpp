@@ -1,0 +1,143 @@
+// The event store: the append-only log every other part of otaledger reads.
+//
+// Contract (ARCHITECTURE.md invariants 1-4):
+// - append(stream, expected, events, command_id) is atomic: all of one call's
+//   events, the stream head, the global index and the command-id record are
+//   written in one RocksDB WriteBatch, or nothing is.
+// - Global positions are dense from 1 and assigned in commit order; a stream's
+//   versions are dense from 1. Readers never see a position that is later
+//   filled (positions become visible only after their batch committed).
+// - A wrong expected version is errc::wrong_expected_version and changes nothing.
+// - A command id that was already appended returns the first append's result
+//   (with duplicate = true) and appends nothing.
+// - In durable mode (options::sync = true) append returns only after the WAL
+//   write holding its events was synced; concurrent appends from many threads
+//   are group-committed: one writer thread takes every queued append, writes
+//   them in one synced WriteBatch, and completes them all.
+// - A stored record whose CRC32C fails is reported as errc::corruption naming
+//   its position; it is never returned as data.
+//
+// Thread safety: every member may be called from any thread concurrently.
+// Completion callbacks of append_async run on the store's writer thread: they
+// must be short and must not block (post a message to an actor, signal a promise).
+#pragma once
+
+#include "base/result.hpp"
+#include "base/strong_id.hpp"
+#include "events/envelope.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace otaledger::storage {
+
+/// What the caller believes the stream's current version is.
+struct expected_version {
+  enum class kind : std::uint8_t { any, no_stream, exact };
+  kind k = kind::any;
+  stream_version version{};
+
+  static expected_version any() { return {kind::any, {}}; }
+  static expected_version no_stream() { return {kind::no_stream, {}}; }
+  static expected_version exactly(stream_version v) { return {kind::exact, v}; }
+  /// exactly(v), or no_stream when v is 0.
+  static expected_version at(stream_version v) {
+    return v() == 0 ? no_stream() : exactly(v);
+  }
+};
+
+/// An event to append: the store fills position, stream, version (and the id
+/// and time when they are nil/zero).
+struct new_event {
+  events::uuid id;                ///< nil: the store assigns a random id
+  std::string type;               ///< e.g. "task.paused"
+  std::uint16_t schema = 1;
+  events::timestamp time;         ///< zero: the store stamps the commit time
+  events::event_meta meta;
+  std::string data;               ///< compact binary payload
+};
+
+/// One append request (the unit of atomicity).
+struct append_request {
+  std::string stream;
+  expected_version expected;
+  std::vector<new_event> events;
+  std::string command_id; ///< empty: no idempotency check
+};
+
+/// What an append did.
+struct append_result {
+  log_position first;       ///< position of the first appended event (0 if none)
+  log_position last;        ///< position of the last appended event
+  stream_version version;   ///< the stream's version after the append
+  bool duplicate = false;   ///< true: the command id was seen before; nothing was appended
+  bool operator==(const append_result&) const = default;
+};
+
+using append_callback = std::function<void(result<append_result>)>;
+
+/// A live subscription; destroying it (or calling stop) ends delivery.
+class subscription {
+public:
+  virtual ~subscription() = default;
+  /// Stops delivery; returns after the handler was called for the last time.
+  virtual void stop() = 0;
+  /// The last position handed to the handler (0 if none).
+  virtual log_position position() const = 0;
+};
+
+/// Receives events in position order, each exactly once, from its own thread.
+/// Returning an error stops the subscription (the error is kept in the store's log).
+using subscription_handler = std::function<result<void>(std::span<const events::envelope>)>;
+
+struct snapshot {
+  stream_version version;     ///< the stream version the state reflects
+  std::uint16_t schema = 1;   ///< schema of `data`, so old snapshots can be ignored
+  std::string data;
+};
+
+class event_store {
+public:
+  virtual ~event_store() = default;
+
+  /// Appends atomically and waits until it is durable (see the contract above).
+  virtual result<append_result> append(append_request req) = 0;
+
+  /// Queues an append; `done` runs on the writer thread once it is durable or refused.
+  virtual void append_async(append_request req, append_callback done) = 0;
+
+  /// Up to `max` events of `stream` with version >= from, in version order.
+  virtual result<std::vector<events::envelope>> read_stream(std::string_view stream,
+                                                            stream_version from,
+                                                            std::size_t max) = 0;
+
+  /// Up to `max` events with position >= from, in position order.
+  virtual result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) = 0;
+
+  /// The last committed position (0 when the log is empty).
+  virtual log_position head() const = 0;
+
+  /// The stream's current version (0 when it has no event).
+  virtual result<stream_version> stream_head(std::string_view stream) = 0;
+
+  /// Delivers every event with position > after, then live events as they are
+  /// committed, with no gap and no duplicate, on a thread of its own.
+  virtual std::unique_ptr<subscription> subscribe(log_position after,
+                                                  subscription_handler handler) = 0;
+
+  /// Latest snapshot per stream (replaces an older one).
+  virtual result<void> save_snapshot(std::string_view stream, const snapshot& s) = 0;
+  virtual result<std::optional<snapshot>> load_snapshot(std::string_view stream) = 0;
+
+  /// Named checkpoints (e.g. a projection's or the Kafka relay's position).
+  virtual result<void> save_checkpoint(std::string_view name, log_position p) = 0;
+  virtual result<log_position> load_checkpoint(std::string_view name) = 0; ///< 0 if unset
+};
+
+} // namespace otaledger::storage
