@@ -33,5 +33,9 @@ struct failure_info {
 
 } // namespace otaledger
 
-/// Evaluates a result; on failure returns its error from the enclosing function.
-#define OTA_TRY(...) BOOST_OUTCOME_TRY(__VA_ARGS__)
+/// `OTA_TRY(x, expr);` evaluates the result `expr`; on failure returns its
+/// error from the enclosing function, otherwise declares `auto&& x` bound to
+/// the value (Boost 1.74's Outcome: the name comes without `auto`).
+#define OTA_TRY(var, ...) BOOST_OUTCOME_TRYA(var, __VA_ARGS__)
+/// `OTA_TRYV(expr);` for a result<void> (or a result whose value is unused).
+#define OTA_TRYV(...) BOOST_OUTCOME_TRYV(__VA_ARGS__)
