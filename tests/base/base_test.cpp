@@ -1,0 +1,106 @@
+#define BOOST_TEST_MODULE base
+#include <boost/test/unit_test.hpp>
+
+#include "base/crc32c.hpp"
+#include "base/errc.hpp"
+#include "base/time.hpp"
+#include "base/uuid.hpp"
+
+#include <set>
+
+using namespace otaledger;
+
+BOOST_AUTO_TEST_SUITE(errc_codes)
+
+BOOST_AUTO_TEST_CASE(every_base_error_code_has_its_own_message) {
+  std::set<std::string> seen;
+  for (auto e : base::all_errc) {
+    std::error_code ec = e;
+    BOOST_TEST(ec.message().find("unknown") == std::string::npos);
+    BOOST_TEST(seen.insert(ec.message()).second, "duplicate message " << ec.message());
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(uuids)
+
+BOOST_AUTO_TEST_CASE(a_uuid_survives_text_round_trip) {
+  base::uuid_generator gen{7};
+  for (int i = 0; i < 1000; ++i) {
+    auto u = gen.next();
+    auto text = u.to_string();
+    BOOST_TEST(text.size() == 36u);
+    BOOST_TEST(text[14] == '4'); // version 4
+    auto back = base::uuid::parse(text);
+    BOOST_REQUIRE(back);
+    BOOST_TEST((back.value() == u));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(malformed_uuid_text_is_refused) {
+  for (auto bad : {"", "not-a-uuid", "6f1c2a3b-1234-4abc-8def-0123456789a",
+                   "6f1c2a3b-1234-4abc-8def-0123456789ag", "6f1c2a3b11234-4abc-8def-0123456789ab"})
+    BOOST_TEST(!base::uuid::parse(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(seeded_generators_repeat_and_random_ones_differ) {
+  base::uuid_generator a{1}, b{1};
+  BOOST_TEST((a.next() == b.next()));
+  BOOST_TEST((base::uuid::random() != base::uuid::random()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(timestamps)
+
+BOOST_AUTO_TEST_CASE(rfc3339_formats_microseconds_in_utc) {
+  BOOST_TEST(base::format_rfc3339({0}) == "1970-01-01T00:00:00.000000Z");
+  BOOST_TEST(base::format_rfc3339({1795420614000123}) == "2026-11-23T07:56:54.000123Z");
+  BOOST_TEST(base::format_rfc3339({-1}) == "1969-12-31T23:59:59.999999Z");
+}
+
+BOOST_AUTO_TEST_CASE(rfc3339_parses_offsets_and_fractions) {
+  auto t = base::parse_rfc3339("2026-11-23T08:56:54.5+01:00");
+  BOOST_REQUIRE(t);
+  BOOST_TEST(t.value().micros == 1795420614500000);
+  for (std::int64_t us : {0LL, 1LL, 1795420614000123LL, 253402300799999999LL}) {
+    auto back = base::parse_rfc3339(base::format_rfc3339({us}));
+    BOOST_REQUIRE(back);
+    BOOST_TEST(back.value().micros == us);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(malformed_times_are_refused) {
+  for (auto bad : {"", "2026-11-23", "2026-13-01T00:00:00Z", "2026-11-23T25:00:00Z",
+                   "2026-11-23T00:00:00", "2026-11-23T00:00:00.Z", "2026-11-23T00:00:00Zjunk"})
+    BOOST_TEST(!base::parse_rfc3339(bad), bad);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(crc32c_checksums)
+
+BOOST_AUTO_TEST_CASE(crc32c_matches_the_castagnoli_check_value) {
+  BOOST_TEST(base::crc32c("123456789") == 0xE3069283u);
+  BOOST_TEST(base::crc32c("") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(crc32c_extends_across_split_input) {
+  std::string s(1000, '\0');
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i * 31);
+  auto whole = base::crc32c(s);
+  for (std::size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 999u}) {
+    auto part = base::crc32c_extend(0, s.data(), cut);
+    BOOST_TEST(base::crc32c_extend(part, s.data() + cut, s.size() - cut) == whole);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crc32c_detects_a_flipped_bit) {
+  std::string s = "otaledger record";
+  auto c = base::crc32c(s);
+  s[3] ^= 0x10;
+  BOOST_TEST(base::crc32c(s) != c);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
