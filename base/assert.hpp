@@ -8,7 +8,7 @@
 #define OTA_ASSERT(cond, msg)                                                                      \
   do {                                                                                             \
     if (!(cond)) [[unlikely]] {                                                                    \
-      std::fprintf(stderr, "otaledger: assertion failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
+      std::fprintf(stderr, "otaledger: assertion failed at %s:%d: %s (%s)\n", __FILE__, __LINE__,  \
                    #cond, msg);                                                                    \
       std::abort();                                                                                \
     }                                                                                              \

@@ -17,7 +17,8 @@ constexpr std::array<std::uint32_t, 256> make_table() {
   std::array<std::uint32_t, 256> t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
     t[i] = c;
   }
   return t;
@@ -27,13 +28,13 @@ constexpr auto table = make_table();
 
 std::uint32_t extend_table(std::uint32_t crc, const unsigned char* p, std::size_t n) noexcept {
   crc = ~crc;
-  while (n--) crc = table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+  while (n--)
+    crc = table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
   return ~crc;
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t crc,
-                                                          const unsigned char* p,
+__attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t crc, const unsigned char* p,
                                                           std::size_t n) noexcept {
   std::uint64_t c = ~crc & 0xFFFFFFFFu;
   while (n >= 8) {
@@ -44,7 +45,8 @@ __attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t crc,
     n -= 8;
   }
   auto c32 = static_cast<std::uint32_t>(c);
-  while (n--) c32 = _mm_crc32_u8(c32, *p++);
+  while (n--)
+    c32 = _mm_crc32_u8(c32, *p++);
   return ~c32;
 }
 

@@ -30,8 +30,7 @@ inline constexpr errc all_errc[] = {errc::invalid_argument, errc::too_large, err
                                     errc::internal,         errc::timeout,   errc::canceled};
 
 /// An error category whose messages come from a `message(E)` function found by ADL.
-template <class E>
-class enum_category final : public std::error_category {
+template <class E> class enum_category final : public std::error_category {
 public:
   explicit enum_category(const char* name) : name_(name) {}
   const char* name() const noexcept override { return name_; }
@@ -43,5 +42,4 @@ private:
 
 } // namespace otaledger::base
 
-template <>
-struct std::is_error_code_enum<otaledger::base::errc> : std::true_type {};
+template <> struct std::is_error_code_enum<otaledger::base::errc> : std::true_type {};

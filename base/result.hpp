@@ -18,11 +18,12 @@ namespace otaledger {
 namespace outcome = BOOST_OUTCOME_V2_NAMESPACE;
 
 /// A value of T or an error code. Declared nodiscard by Boost.Outcome.
-template <class T>
-using result = outcome::result<T, std::error_code, outcome::policy::terminate>;
+template <class T> using result = outcome::result<T, std::error_code, outcome::policy::terminate>;
 
 /// Builds a successful result<void>.
-inline auto ok() { return outcome::success(); }
+inline auto ok() {
+  return outcome::success();
+}
 
 /// A failure carrying an error code and a human-readable detail (what was
 /// wrong, where). The detail travels beside the code through `error_detail`.

@@ -11,8 +11,7 @@
 
 namespace otaledger {
 
-template <class T, class Tag>
-class named_type {
+template <class T, class Tag> class named_type {
 public:
   using type = T;
   constexpr named_type() = default;
@@ -35,8 +34,7 @@ using stream_version = named_type<std::uint64_t, struct stream_version_tag>;
 
 } // namespace otaledger
 
-template <class T, class Tag>
-struct std::hash<otaledger::named_type<T, Tag>> {
+template <class T, class Tag> struct std::hash<otaledger::named_type<T, Tag>> {
   std::size_t operator()(const otaledger::named_type<T, Tag>& x) const noexcept {
     return std::hash<T>{}(x());
   }

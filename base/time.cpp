@@ -89,7 +89,8 @@ result<timestamp> parse_rfc3339(std::string_view s) {
       ++pos;
     }
     if (n == 0) return make_error_code(errc::invalid_argument);
-    while (n++ < 6) frac *= 10;
+    while (n++ < 6)
+      frac *= 10;
   }
   std::int64_t offset = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {

@@ -15,7 +15,7 @@ std::uint64_t splitmix(std::uint64_t& s) noexcept {
 }
 
 uuid make_v4(std::uint64_t hi, std::uint64_t lo) noexcept {
-  hi = (hi & ~0xF000ull) | 0x4000ull;                       // version 4
+  hi = (hi & ~0xF000ull) | 0x4000ull;                           // version 4
   lo = (lo & ~(0xC000000000000000ull)) | 0x8000000000000000ull; // variant 10
   return {hi, lo};
 }
@@ -34,7 +34,8 @@ std::string uuid::to_string() const {
   std::string out;
   out.reserve(36);
   auto put = [&](std::uint64_t v, int from_nibble, int count) {
-    for (int i = 0; i < count; ++i) out.push_back(digits[(v >> (60 - 4 * (from_nibble + i))) & 0xF]);
+    for (int i = 0; i < count; ++i)
+      out.push_back(digits[(v >> (60 - 4 * (from_nibble + i))) & 0xF]);
   };
   put(hi, 0, 8);
   out.push_back('-');

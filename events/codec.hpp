@@ -57,13 +57,9 @@ class binary_writer {
 public:
   explicit binary_writer(std::string& out) : out_(out) {}
 
-  template <class T>
-  void operator()(std::string_view, const T& v) {
-    write(v);
-  }
+  template <class T> void operator()(std::string_view, const T& v) { write(v); }
 
-  template <class T>
-  void write(const T& v) {
+  template <class T> void write(const T& v) {
     if constexpr (std::is_same_v<T, bool>) {
       out_.push_back(v ? 1 : 0);
     } else if constexpr (std::is_enum_v<T>) {
@@ -87,7 +83,8 @@ public:
       if (v) write(*v);
     } else if constexpr (is_vector<T>::value) {
       put_varint(out_, v.size());
-      for (const auto& x : v) write(x);
+      for (const auto& x : v)
+        write(x);
     } else {
       static_assert(reflectable<T>, "field type not supported by the binary codec");
       T::fields(v, *this);
@@ -105,13 +102,9 @@ public:
   bool ok() const { return ok_; }
   bool at_end() const { return in_.empty(); }
 
-  template <class T>
-  void operator()(std::string_view, T& v) {
-    read(v);
-  }
+  template <class T> void operator()(std::string_view, T& v) { read(v); }
 
-  template <class T>
-  void read(T& v) {
+  template <class T> void read(T& v) {
     if (!ok_) return;
     if constexpr (std::is_same_v<T, bool>) {
       std::uint8_t b = 0;
@@ -161,7 +154,8 @@ public:
       if (!get_varint(in_, n) || n > in_.size()) return fail();
       v.clear();
       v.resize(n);
-      for (auto& x : v) read(x);
+      for (auto& x : v)
+        read(x);
     } else {
       static_assert(reflectable<T>, "field type not supported by the binary codec");
       T::fields(v, *this);
@@ -184,8 +178,7 @@ private:
 } // namespace detail
 
 /// The compact binary form of a reflectable value.
-template <reflectable T>
-std::string encode_binary(const T& value) {
+template <reflectable T> std::string encode_binary(const T& value) {
   std::string out;
   detail::binary_writer w{out};
   w.write(value);
@@ -193,8 +186,7 @@ std::string encode_binary(const T& value) {
 }
 
 /// Reads a reflectable value from its compact binary form; every byte must be used.
-template <reflectable T>
-result<T> decode_binary(std::string_view bytes) {
+template <reflectable T> result<T> decode_binary(std::string_view bytes) {
   T value{};
   detail::binary_reader r{bytes};
   r.read(value);

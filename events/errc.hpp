@@ -27,5 +27,4 @@ inline constexpr errc all_errc[] = {errc::malformed,          errc::checksum_mis
 
 } // namespace otaledger::events
 
-template <>
-struct std::is_error_code_enum<otaledger::events::errc> : std::true_type {};
+template <> struct std::is_error_code_enum<otaledger::events::errc> : std::true_type {};

@@ -9,8 +9,7 @@ namespace {
 
 using decoder = result<event> (*)(std::string_view);
 
-template <class T>
-result<event> decode_as(std::string_view data) {
+template <class T> result<event> decode_as(std::string_view data) {
   OTA_TRY(v, decode_binary<T>(data));
   return event{std::move(v)};
 }
@@ -70,14 +69,17 @@ result<event> decode_payload(std::string_view type, std::uint16_t schema, std::s
   return up->second(data);
 }
 
-result<event> decode(const envelope& e) { return decode_payload(e.type, e.schema, e.data); }
+result<event> decode(const envelope& e) {
+  return decode_payload(e.type, e.schema, e.data);
+}
 
 const std::vector<std::string_view>& catalog_type_names() {
   static const auto names = [] {
     std::vector<std::string_view> v;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (v.push_back(std::variant_alternative_t<I, event>::type_name), ...);
-    }(std::make_index_sequence<std::variant_size_v<event>>{});
+    }
+    (std::make_index_sequence<std::variant_size_v<event>>{});
     return v;
   }();
   return names;

@@ -38,14 +38,15 @@ namespace otaledger::events {
 
 namespace detail {
 struct field_probe {
-  template <class T>
-  void operator()(std::string_view, T&) const {}
+  template <class T> void operator()(std::string_view, T&) const {}
 };
 } // namespace detail
 
 /// A struct that lists its fields with `static void fields(Self&, F&&)`.
 template <class T>
-concept reflectable = requires(T& t) { T::fields(t, detail::field_probe{}); };
+concept reflectable = requires(T& t) {
+  T::fields(t, detail::field_probe{});
+};
 
 /// An event type: reflectable, with a stable wire name and a schema version.
 template <class T>
@@ -60,27 +61,21 @@ concept named_enum = std::is_enum_v<E> && requires(E e) {
   { enum_names(e) } -> std::convertible_to<std::span<const std::string_view>>;
 };
 
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T> struct is_vector : std::false_type {};
+template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
 
 /// The name of an enumerator of a named_enum ("?" when out of range).
-template <named_enum E>
-std::string_view enum_name(E e) {
+template <named_enum E> std::string_view enum_name(E e) {
   std::span<const std::string_view> names = enum_names(e);
   auto i = static_cast<std::size_t>(e);
   return i < names.size() ? names[i] : std::string_view{"?"};
 }
 
 /// Parses an enumerator name; nullopt when unknown.
-template <named_enum E>
-std::optional<E> enum_from_name(std::string_view name) {
+template <named_enum E> std::optional<E> enum_from_name(std::string_view name) {
   std::span<const std::string_view> names = enum_names(E{});
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return static_cast<E>(i);

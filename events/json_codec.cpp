@@ -7,8 +7,7 @@ namespace {
 
 using from_json_fn = result<event> (*)(const json&, std::string&);
 
-template <class T>
-result<event> read_as(const json& j, std::string& error) {
+template <class T> result<event> read_as(const json& j, std::string& error) {
   OTA_TRY(v, from_json_value<T>(j, error));
   return event{std::move(v)};
 }
@@ -20,7 +19,8 @@ const std::unordered_map<std::string_view, from_json_fn>& readers() {
                &read_as<std::variant_alternative_t<I, event>>),
      ...);
     return m;
-  }(std::make_index_sequence<std::variant_size_v<event>>{});
+  }
+  (std::make_index_sequence<std::variant_size_v<event>>{});
   return t;
 }
 

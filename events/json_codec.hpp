@@ -29,13 +29,11 @@ namespace detail {
 class json_writer {
 public:
   explicit json_writer(json& out) : out_(out) {}
-  template <class T>
-  void operator()(std::string_view name, const T& v) {
+  template <class T> void operator()(std::string_view name, const T& v) {
     out_[std::string{name}] = to_value(v);
   }
 
-  template <class T>
-  static json to_value(const T& v) {
+  template <class T> static json to_value(const T& v) {
     if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> ||
                   std::is_same_v<T, std::string>) {
       return json(v);
@@ -49,7 +47,8 @@ public:
       return v ? to_value(*v) : json(nullptr);
     } else if constexpr (is_vector<T>::value) {
       json arr = json::array();
-      for (const auto& x : v) arr.push_back(to_value(x));
+      for (const auto& x : v)
+        arr.push_back(to_value(x));
       return arr;
     } else {
       json obj = json::object();
@@ -68,8 +67,7 @@ public:
   json_reader(const json& in, std::string path, std::string& error)
       : in_(in), path_(std::move(path)), error_(error) {}
 
-  template <class T>
-  void operator()(std::string_view name, T& v) {
+  template <class T> void operator()(std::string_view name, T& v) {
     if (!error_.empty()) return;
     auto p = path_ + "." + std::string{name};
     auto it = in_.find(std::string{name});
@@ -154,8 +152,7 @@ private:
 } // namespace detail
 
 /// The JSON object of a reflectable value (fields by name, in declaration order).
-template <reflectable T>
-json to_json_value(const T& v) {
+template <reflectable T> json to_json_value(const T& v) {
   return detail::json_writer::to_value(v);
 }
 

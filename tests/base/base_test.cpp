@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(crc32c_matches_the_castagnoli_check_value) {
 
 BOOST_AUTO_TEST_CASE(crc32c_extends_across_split_input) {
   std::string s(1000, '\0');
-  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i * 31);
+  for (std::size_t i = 0; i < s.size(); ++i)
+    s[i] = static_cast<char>(i * 31);
   auto whole = base::crc32c(s);
   for (std::size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 999u}) {
     auto part = base::crc32c_extend(0, s.data(), cut);

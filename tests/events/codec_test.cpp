@@ -14,8 +14,7 @@ using namespace otaledger::events;
 
 namespace {
 
-template <std::size_t... I>
-void for_each_event_type(auto&& fn, std::index_sequence<I...>) {
+template <std::size_t... I> void for_each_event_type(auto&& fn, std::index_sequence<I...>) {
   (fn.template operator()<I>(), ...);
 }
 
@@ -88,7 +87,8 @@ BOOST_AUTO_TEST_CASE(every_truncation_of_a_payload_is_malformed) {
     auto e = rnd.any_event();
     auto bytes = encode_payload(e);
     for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-      auto r = decode_payload(type_name_of(e), schema_of(e), std::string_view{bytes}.substr(0, cut));
+      auto r =
+          decode_payload(type_name_of(e), schema_of(e), std::string_view{bytes}.substr(0, cut));
       BOOST_TEST(!r);
       if (!r) BOOST_TEST((r.error() == errc::malformed));
     }
@@ -107,7 +107,8 @@ BOOST_AUTO_TEST_CASE(random_bytes_never_crash_the_decoder) {
   std::mt19937_64 rng{4};
   for (int i = 0; i < 20000; ++i) {
     std::string junk(rng() % 64, '\0');
-    for (auto& c : junk) c = static_cast<char>(rng());
+    for (auto& c : junk)
+      c = static_cast<char>(rng());
     auto& names = catalog_type_names();
     auto name = names[rng() % names.size()];
     auto r = decode_payload(name, 1, junk);
@@ -146,10 +147,11 @@ BOOST_AUTO_TEST_CASE(envelope_json_has_the_documented_fields_in_order) {
   auto j = envelope_to_json(env);
   BOOST_REQUIRE(j);
   std::vector<std::string> keys;
-  for (auto& [k, v] : j.value().items()) keys.push_back(k);
-  std::vector<std::string> expected{"position", "stream",    "version",     "id",
-                                    "type",     "schema",    "time",        "principal",
-                                    "command",  "correlation", "reason",    "data"};
+  for (auto& [k, v] : j.value().items())
+    keys.push_back(k);
+  std::vector<std::string> expected{"position", "stream",      "version", "id",
+                                    "type",     "schema",      "time",    "principal",
+                                    "command",  "correlation", "reason",  "data"};
   BOOST_TEST(keys == expected, boost::test_tools::per_element());
   BOOST_TEST(j.value()["time"] == "2026-11-23T07:56:54.000123Z");
   BOOST_TEST(j.value()["data"]["name"] == "smart meter");
@@ -157,10 +159,10 @@ BOOST_AUTO_TEST_CASE(envelope_json_has_the_documented_fields_in_order) {
 
 BOOST_AUTO_TEST_CASE(a_json_error_names_the_field_and_what_was_expected) {
   std::string error;
-  auto r = event_from_json("product.created",
-                           json::parse(R"({"product":"p","name":7,"secret_hash":"",
+  auto r =
+      event_from_json("product.created", json::parse(R"({"product":"p","name":7,"secret_hash":"",
                                            "require_verification":true})"),
-                           error);
+                      error);
   BOOST_TEST(!r);
   BOOST_TEST(error == "data.name must be a string");
   r = event_from_json("product.created", json::parse(R"({"product":"p"})"), error);
@@ -195,8 +197,7 @@ BOOST_AUTO_TEST_SUITE(upcasting)
 struct product_created_v0 {
   std::string product;
   std::string name;
-  template <class Self, class F>
-  static void fields(Self& s, F&& f) {
+  template <class Self, class F> static void fields(Self& s, F&& f) {
     f("product", s.product);
     f("name", s.name);
   }

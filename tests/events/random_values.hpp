@@ -14,13 +14,9 @@ class random_filler {
 public:
   explicit random_filler(std::uint64_t seed) : rng_(seed) {}
 
-  template <class T>
-  void operator()(std::string_view, T& v) {
-    fill(v);
-  }
+  template <class T> void operator()(std::string_view, T& v) { fill(v); }
 
-  template <class T>
-  void fill(T& v) {
+  template <class T> void fill(T& v) {
     using namespace events;
     if constexpr (std::is_same_v<T, bool>) {
       v = rng_() & 1;
@@ -31,9 +27,14 @@ public:
     } else if constexpr (std::is_integral_v<T>) {
       // Mix small values and the extremes, where varint and zigzag bugs live.
       switch (rng_() % 4) {
-        case 0: v = std::numeric_limits<T>::max(); break;
-        case 1: v = std::numeric_limits<T>::min(); break;
-        default: v = static_cast<T>(rng_());
+      case 0:
+        v = std::numeric_limits<T>::max();
+        break;
+      case 1:
+        v = std::numeric_limits<T>::min();
+        break;
+      default:
+        v = static_cast<T>(rng_());
       }
     } else if constexpr (std::is_same_v<T, double>) {
       v = static_cast<double>(rng_() % 1000000) / 7.0;
@@ -50,7 +51,8 @@ public:
       }
     } else if constexpr (is_vector<T>::value) {
       v.resize(rng_() % 4);
-      for (auto& x : v) fill(x);
+      for (auto& x : v)
+        fill(x);
     } else {
       T::fields(v, *this);
     }
@@ -70,8 +72,7 @@ public:
   }
 
   /// A random event of the catalog's alternative I.
-  template <std::size_t I>
-  events::event event_at() {
+  template <std::size_t I> events::event event_at() {
     std::variant_alternative_t<I, events::event> e{};
     fill(e);
     return e;
@@ -98,8 +99,7 @@ public:
   }
 
 private:
-  template <std::size_t... I>
-  events::event pick(std::size_t k, std::index_sequence<I...>) {
+  template <std::size_t... I> events::event pick(std::size_t k, std::index_sequence<I...>) {
     events::event out;
     ((k == I ? (out = event_at<I>(), 0) : 0), ...);
     return out;
