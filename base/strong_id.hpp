@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,11 @@ public:
 private:
   T value_{};
 };
+
+template <class T, class Tag>
+std::ostream& operator<<(std::ostream& os, const named_type<T, Tag>& x) {
+  return os << x();
+}
 
 /// Global position of an event in the log: dense, from 1, in commit order.
 /// 0 means "before the first event".

@@ -1,25 +1,38 @@
 // The event store: the append-only log every other part of otaledger reads.
 //
-// Contract (ARCHITECTURE.md invariants 1-4):
+// Contract (ARCHITECTURE.md invariants 1-4), kept by the RocksDB store
+// (open_event_store / open_database) and the in-memory store
+// (make_memory_event_store) alike:
 // - append(stream, expected, events, command_id) is atomic: all of one call's
-//   events, the stream head, the global index and the command-id record are
+//   events, the stream head, the stream index and the command-id record are
 //   written in one RocksDB WriteBatch, or nothing is.
 // - Global positions are dense from 1 and assigned in commit order; a stream's
-//   versions are dense from 1. Readers never see a position that is later
-//   filled (positions become visible only after their batch committed).
+//   versions are dense from 1. Readers (read_all, read_stream, subscriptions,
+//   head) never see a position before its batch committed, so they never see a
+//   gap that is filled later.
 // - A wrong expected version is errc::wrong_expected_version and changes nothing.
 // - A command id that was already appended returns the first append's result
-//   (with duplicate = true) and appends nothing.
+//   (with duplicate = true) and appends nothing; this holds across a reopen and
+//   inside one commit group. Command ids are global, not per stream. A refused
+//   append does not record its command id (a retry may succeed).
 // - In durable mode (options::sync = true) append returns only after the WAL
 //   write holding its events was synced; concurrent appends from many threads
-//   are group-committed: one writer thread takes every queued append, writes
-//   them in one synced WriteBatch, and completes them all.
-// - A stored record whose CRC32C fails is reported as errc::corruption naming
-//   its position; it is never returned as data.
+//   are group-committed: one writer thread takes every queued append, checks
+//   each in order against the stream heads (a refused one is left out and
+//   changes nothing), writes the rest in one synced WriteBatch, and completes
+//   them all.
+// - A stored record whose CRC32C fails is reported as errc::corruption with
+//   storage::error_detail() naming its position; it is never returned as data.
+// - After a failed write (disk full, I/O error) the store refuses every later
+//   append with errc::io_error: reopen it once the cause is fixed.
 //
 // Thread safety: every member may be called from any thread concurrently.
-// Completion callbacks of append_async run on the store's writer thread: they
-// must be short and must not block (post a message to an actor, signal a promise).
+// Completion callbacks of append_async run on the store's writer thread (the
+// in-memory store runs them inline, on the caller's thread): they must be
+// short and must not block (post a message to an actor, signal a promise), and
+// must not call append() on the same store.
+// On a crash: an acknowledged append survives; an unacknowledged one is either
+// wholly present or wholly absent.
 #pragma once
 
 #include "base/result.hpp"
@@ -47,20 +60,18 @@ struct expected_version {
   static expected_version no_stream() { return {kind::no_stream, {}}; }
   static expected_version exactly(stream_version v) { return {kind::exact, v}; }
   /// exactly(v), or no_stream when v is 0.
-  static expected_version at(stream_version v) {
-    return v() == 0 ? no_stream() : exactly(v);
-  }
+  static expected_version at(stream_version v) { return v() == 0 ? no_stream() : exactly(v); }
 };
 
 /// An event to append: the store fills position, stream, version (and the id
 /// and time when they are nil/zero).
 struct new_event {
-  events::uuid id;                ///< nil: the store assigns a random id
-  std::string type;               ///< e.g. "task.paused"
+  events::uuid id;  ///< nil: the store assigns a random id
+  std::string type; ///< e.g. "task.paused"
   std::uint16_t schema = 1;
-  events::timestamp time;         ///< zero: the store stamps the commit time
+  events::timestamp time; ///< zero: the store stamps the commit time
   events::event_meta meta;
-  std::string data;               ///< compact binary payload
+  std::string data; ///< compact binary payload
 };
 
 /// One append request (the unit of atomicity).
@@ -73,16 +84,17 @@ struct append_request {
 
 /// What an append did.
 struct append_result {
-  log_position first;       ///< position of the first appended event (0 if none)
-  log_position last;        ///< position of the last appended event
-  stream_version version;   ///< the stream's version after the append
-  bool duplicate = false;   ///< true: the command id was seen before; nothing was appended
+  log_position first;     ///< position of the first appended event (0 if none)
+  log_position last;      ///< position of the last appended event
+  stream_version version; ///< the stream's version after the append
+  bool duplicate = false; ///< true: the command id was seen before; nothing was appended
   bool operator==(const append_result&) const = default;
 };
 
 using append_callback = std::function<void(result<append_result>)>;
 
-/// A live subscription; destroying it (or calling stop) ends delivery.
+/// A live subscription; destroying it (or calling stop) ends delivery. It may
+/// outlive its store: closing the store ends delivery too.
 class subscription {
 public:
   virtual ~subscription() = default;
@@ -93,12 +105,14 @@ public:
 };
 
 /// Receives events in position order, each exactly once, from its own thread.
-/// Returning an error stops the subscription (the error is kept in the store's log).
+/// Returning an error stops the subscription (the error and its position are
+/// written to stderr). The handler may call stop() or destroy its own
+/// subscription; it must not wait for appends it makes itself to be delivered.
 using subscription_handler = std::function<result<void>(std::span<const events::envelope>)>;
 
 struct snapshot {
-  stream_version version;     ///< the stream version the state reflects
-  std::uint16_t schema = 1;   ///< schema of `data`, so old snapshots can be ignored
+  stream_version version;   ///< the stream version the state reflects
+  std::uint16_t schema = 1; ///< schema of `data`, so old snapshots can be ignored
   std::string data;
 };
 
@@ -109,13 +123,14 @@ public:
   /// Appends atomically and waits until it is durable (see the contract above).
   virtual result<append_result> append(append_request req) = 0;
 
-  /// Queues an append; `done` runs on the writer thread once it is durable or refused.
+  /// Queues an append; `done` runs on the writer thread once it is durable or
+  /// refused (errc::busy at once when the queue is full, errc::closed when the
+  /// store is closing).
   virtual void append_async(append_request req, append_callback done) = 0;
 
   /// Up to `max` events of `stream` with version >= from, in version order.
-  virtual result<std::vector<events::envelope>> read_stream(std::string_view stream,
-                                                            stream_version from,
-                                                            std::size_t max) = 0;
+  virtual result<std::vector<events::envelope>>
+  read_stream(std::string_view stream, stream_version from, std::size_t max) = 0;
 
   /// Up to `max` events with position >= from, in position order.
   virtual result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) = 0;
@@ -123,7 +138,7 @@ public:
   /// The last committed position (0 when the log is empty).
   virtual log_position head() const = 0;
 
-  /// The stream's current version (0 when it has no event).
+  /// The stream's current (committed) version (0 when it has no event).
   virtual result<stream_version> stream_head(std::string_view stream) = 0;
 
   /// Delivers every event with position > after, then live events as they are

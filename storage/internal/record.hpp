@@ -1,0 +1,118 @@
+// The stored record of one event (the value in the `log` column family) and
+// the small fixed encodings the keys use. docs/storage.md describes them byte
+// by byte; change both together, and never change format 1 in place: a new
+// layout is a new format byte that the decoder also reads.
+//
+//   offset  size  field
+//   0       1     format version (record_format = 1)
+//   1       4     CRC32C (Castagnoli), little endian, of every byte from offset 5 to the end
+//   5       v     position        varint (LEB128)
+//           v     stream          string
+//           v     version         varint
+//           16    event id        hi then lo, each 8 bytes big endian
+//           v     type            string
+//           v     schema          varint (<= 65535)
+//           v     time            zigzag varint of microseconds since the epoch
+//           v     principal       string
+//           v     command         string
+//           v     correlation     string
+//           v     reason          string
+//           v     data            string
+// where string = varint byte length, then the bytes. Every byte must be
+// consumed; anything else is corruption.
+#pragma once
+
+#include "base/result.hpp"
+#include "base/uuid.hpp"
+#include "events/envelope.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace otaledger::storage::internal {
+
+inline constexpr std::uint8_t record_format = 1;
+inline constexpr std::size_t record_header = 5;
+
+/// The fields of a record, borrowed (what the writer encodes without copying
+/// a request into an envelope first).
+struct record_view {
+  std::uint64_t position = 0;
+  std::string_view stream;
+  std::uint64_t version = 0;
+  base::uuid id;
+  std::string_view type;
+  std::uint16_t schema = 1;
+  std::int64_t time = 0;
+  std::string_view principal, command, correlation, reason, data;
+};
+
+/// Appends the record to `out`.
+void encode_record(const record_view& r, std::string& out);
+void encode_record(const events::envelope& e, std::string& out);
+
+/// Decodes a record into `e`. A bad CRC, an unknown format or a malformed
+/// body is errc::corruption, with error_detail() saying which (not where: the
+/// caller knows the position and prefixes it).
+result<void> decode_record(std::string_view bytes, events::envelope& e);
+
+/// Big-endian fixed 64-bit integers: bytewise key order is numeric order.
+inline void put_be64(char* p, std::uint64_t v) noexcept {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+}
+inline std::string be64(std::uint64_t v) {
+  std::string s(8, '\0');
+  put_be64(s.data(), v);
+  return s;
+}
+inline std::uint64_t read_be64(const char* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+/// Reads 8 bytes; a shorter value is a caller's bug, checked by its callers.
+inline std::uint64_t read_be64(std::string_view s) noexcept {
+  return s.size() < 8 ? 0 : read_be64(s.data());
+}
+
+inline void put_varint(std::string& out, std::uint64_t v) {
+  char buf[10];
+  std::size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
+}
+
+/// Reads a varint from the front of `in`; false when truncated or longer than 10 bytes.
+inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto b = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+/// The key of a stream's entry in `stream_index`: stream, NUL, big-endian version.
+/// (Stream names cannot contain NUL, so one stream's keys never interleave
+/// with another's and "stream\x01" bounds them.)
+inline void stream_index_key(std::string& out, std::string_view stream, std::uint64_t version) {
+  out.assign(stream);
+  out.push_back('\0');
+  char b[8];
+  put_be64(b, version);
+  out.append(b, 8);
+}
+
+} // namespace otaledger::storage::internal

@@ -1,0 +1,89 @@
+#include "storage/internal/rocks.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace otaledger::storage::internal {
+
+rocks::~rocks() {
+  if (!db) return;
+  for (auto* h : cf)
+    if (h) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  // Close() flushes nothing we need (the WAL holds everything) but releases
+  // the LOCK file; its status is only informative here.
+  db->Close().PermitUncheckedError();
+}
+
+std::error_code to_error(const rocksdb::Status& s, std::string_view what) {
+  set_error_detail(fmt::format("{}: {}", what, s.ToString()));
+  if (s.IsNotFound()) return make_error_code(errc::not_found);
+  if (s.IsCorruption()) return make_error_code(errc::corruption);
+  if (s.IsInvalidArgument()) return make_error_code(errc::invalid_argument);
+  if (s.IsBusy() || s.IsTryAgain()) return make_error_code(errc::busy);
+  return make_error_code(errc::io_error);
+}
+
+result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
+  std::error_code ec;
+  std::filesystem::path dir{opts.path};
+  if (opts.create_if_missing) std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    set_error_detail(fmt::format("cannot create the data directory {}: {}", opts.path, ec.message()));
+    return make_error_code(errc::io_error);
+  }
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = opts.create_if_missing;
+  dbo.create_missing_column_families = true;
+  dbo.max_background_jobs = 2;
+  dbo.bytes_per_sync = 1 << 20;
+  // Rarely written column families (checkpoints, snapshots) would otherwise
+  // pin old WAL files until their memtable fills.
+  dbo.max_total_wal_size = 4 * static_cast<std::uint64_t>(opts.memtable_bytes);
+  dbo.keep_log_file_num = 4;
+  dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  auto cf_options = [&](bool point_lookups, std::size_t block_size) {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.block_size = block_size;
+    if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    rocksdb::ColumnFamilyOptions cfo;
+    cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cfo.write_buffer_size = opts.memtable_bytes;
+    cfo.compression = rocksdb::kLZ4Compression;
+    cfo.level_compaction_dynamic_level_bytes = true;
+    if (point_lookups) {
+      // Most command-id lookups miss (a new command): a memtable Bloom filter
+      // answers them without walking the skip list.
+      cfo.memtable_whole_key_filtering = true;
+      cfo.memtable_prefix_bloom_size_ratio = 0.05;
+    }
+    return cfo;
+  };
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (std::size_t i = 0; i < cf_count; ++i) {
+    const bool scans = i == cf_log || i == cf_stream_index;
+    cfs.emplace_back(cf_names[i], cf_options(!scans, i == cf_log ? 16 * 1024 : 4 * 1024));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(dbo, (dir / "db").string(), cfs, &handles, &raw);
+  if (!s.ok()) return to_error(s, fmt::format("opening the store at {}", opts.path));
+  auto r = std::make_shared<rocks>();
+  r->db.reset(raw);
+  for (std::size_t i = 0; i < handles.size() && i < cf_count; ++i)
+    r->cf[i] = handles[i];
+  r->opts = opts;
+  return r;
+}
+
+} // namespace otaledger::storage::internal
