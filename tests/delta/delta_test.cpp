@@ -1,0 +1,779 @@
+#define BOOST_TEST_MODULE delta
+#include <boost/test/unit_test.hpp>
+
+#include "base/crc32c.hpp"
+#include "delta/c/otaledger_patch.h"
+#include "delta/delta.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace otaledger;
+using delta::as_bytes;
+using delta::errc;
+
+namespace {
+
+using bytes = std::string;
+
+bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
+  bytes b(n, '\0');
+  for (auto& c : b)
+    c = static_cast<char>(rng() & 0xFF);
+  return b;
+}
+
+// Something shaped like a firmware image: a vector table and code-like words
+// with pointers into the image, string tables, and erased-flash padding.
+bytes firmware_like(std::mt19937_64& rng, std::size_t n) {
+  bytes b;
+  b.reserve(n);
+  auto put32 = [&](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      b.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  for (int i = 0; i < 48 && b.size() + 4 <= n; ++i)
+    put32(0x08000000u + (rng() % n & ~1u) + 1);
+  const char* words[] = {"error", "flash", "sensor", "battery", "update", "device", "signal"};
+  while (b.size() < n) {
+    switch (rng() % 8) {
+    case 0: // string
+      b += words[rng() % 7];
+      b.push_back('\0');
+      break;
+    case 1: // padding
+      b.append(std::min<std::size_t>(n - b.size(), rng() % 64), static_cast<char>(0xFF));
+      break;
+    default: // instructions: a few opcodes, pointer-ish operands
+      put32(static_cast<std::uint32_t>(0xF000F800u | (rng() % 16)));
+      put32(0x08000000u + static_cast<std::uint32_t>(rng() % n));
+      put32(static_cast<std::uint32_t>(rng() % 256));
+    }
+  }
+  b.resize(n);
+  return b;
+}
+
+// Edits as a new firmware release makes them.
+bytes insert_at(bytes b, std::size_t at, const bytes& what) {
+  b.insert(std::min(at, b.size()), what);
+  return b;
+}
+bytes erase_at(bytes b, std::size_t at, std::size_t n) {
+  if (at < b.size()) b.erase(at, n);
+  return b;
+}
+bytes move_block(bytes b, std::size_t from, std::size_t n, std::size_t to) {
+  if (from >= b.size()) return b;
+  const bytes block = b.substr(from, n);
+  b.erase(from, block.size());
+  b.insert(std::min(to, b.size()), block);
+  return b;
+}
+// Relocation: every 32-bit little-endian word that looks like a pointer moves.
+bytes relocate(bytes b, std::uint32_t delta_addr) {
+  for (std::size_t i = 0; i + 4 <= b.size(); i += 4) {
+    std::uint32_t v;
+    std::memcpy(&v, b.data() + i, 4);
+    if ((v & 0xFF000000u) == 0x08000000u) {
+      v += delta_addr;
+      std::memcpy(b.data() + i, &v, 4);
+    }
+  }
+  return b;
+}
+
+bytes random_edit(std::mt19937_64& rng, const bytes& old) {
+  bytes b = old;
+  const int edits = 1 + static_cast<int>(rng() % 6);
+  for (int e = 0; e < edits; ++e) {
+    const std::size_t at = b.empty() ? 0 : rng() % b.size();
+    switch (rng() % 5) {
+    case 0:
+      b = insert_at(b, at, random_bytes(rng, rng() % 300));
+      break;
+    case 1:
+      b = erase_at(b, at, rng() % 300);
+      break;
+    case 2:
+      b = move_block(b, at, rng() % 2000, b.empty() ? 0 : rng() % b.size());
+      break;
+    case 3:
+      for (int i = 0; i < 20 && !b.empty(); ++i)
+        b[rng() % b.size()] = static_cast<char>(rng());
+      break;
+    default:
+      b = relocate(b, 0x40 * static_cast<std::uint32_t>(rng() % 8));
+    }
+  }
+  return b;
+}
+
+// ---- the C99 applier over in-memory buffers, with checks on its I/O -------
+
+struct c_harness {
+  c_harness(std::string_view o, std::string_view d) : old(o), delta(d) {}
+  std::string_view old, delta;
+  std::size_t delta_pos = 0;
+  std::size_t read_chunk = SIZE_MAX; // largest count read_delta hands out per call
+  bytes out;
+  bool out_of_bounds_read = false;
+  std::size_t largest_old_read = 0;
+
+  static int read_delta(void* u, std::uint8_t* buf, std::size_t cap, std::size_t* got) {
+    auto* h = static_cast<c_harness*>(u);
+    const std::size_t n = std::min({cap, h->read_chunk, h->delta.size() - h->delta_pos});
+    std::memcpy(buf, h->delta.data() + h->delta_pos, n);
+    h->delta_pos += n;
+    *got = n;
+    return 0;
+  }
+  static int read_old(void* u, std::uint64_t off, std::uint8_t* buf, std::size_t len) {
+    auto* h = static_cast<c_harness*>(u);
+    h->largest_old_read = std::max(h->largest_old_read, len);
+    if (off > h->old.size() || len > h->old.size() - off) {
+      h->out_of_bounds_read = true;
+      return -1;
+    }
+    std::memcpy(buf, h->old.data() + off, len);
+    return 0;
+  }
+  static int write_new(void* u, const std::uint8_t* buf, std::size_t len) {
+    static_cast<c_harness*>(u)->out.append(reinterpret_cast<const char*>(buf), len);
+    return 0;
+  }
+
+  otaledger_patch_io io() {
+    otaledger_patch_io io{};
+    io.user = this;
+    io.old_available = old.size();
+    io.read_delta = &read_delta;
+    io.read_old = &read_old;
+    io.write_new = &write_new;
+    return io;
+  }
+};
+
+// Applies with the C applier in a buffer of exactly `work_size` bytes followed
+// by guard bytes that must stay untouched.
+int c_apply(const bytes& old, const bytes& delta, bytes& out, std::size_t work_size,
+            std::size_t read_chunk = SIZE_MAX, std::size_t misalign = 0) {
+  c_harness h{old, delta};
+  h.read_chunk = read_chunk;
+  std::vector<std::uint8_t> mem(misalign + work_size + 64, 0xA5);
+  auto io = h.io();
+  const int rc = otaledger_patch_apply(&io, mem.data() + misalign, work_size, nullptr);
+  for (std::size_t i = 0; i < misalign; ++i)
+    BOOST_REQUIRE_EQUAL(mem[i], 0xA5);
+  for (std::size_t i = misalign + work_size; i < mem.size(); ++i)
+    BOOST_REQUIRE_MESSAGE(mem[i] == 0xA5, "the C applier wrote past its work buffer");
+  BOOST_REQUIRE(!h.out_of_bounds_read);
+  out = std::move(h.out);
+  return rc;
+}
+
+std::size_t work_size_of(const bytes& delta) {
+  otaledger_patch_header h{};
+  BOOST_REQUIRE_EQUAL(
+      otaledger_patch_parse_header(reinterpret_cast<const std::uint8_t*>(delta.data()), &h), 0);
+  return otaledger_patch_work_size(&h);
+}
+
+bytes make(const bytes& old, const bytes& nw, const delta::diff_options& o = {}) {
+  auto d = delta::make_delta(as_bytes(old), as_bytes(nw), o);
+  BOOST_REQUIRE_MESSAGE(d, "make_delta failed: " << (d ? "" : d.error().message()));
+  return d.value();
+}
+
+// Checks that both appliers turn old into nw with `d`.
+void check_applies(const bytes& old, const bytes& nw, const bytes& d) {
+  auto cpp = delta::apply_delta(as_bytes(old), as_bytes(d));
+  BOOST_REQUIRE_MESSAGE(cpp, "apply_delta failed: " << (cpp ? "" : cpp.error().message()));
+  BOOST_REQUIRE(cpp.value() == nw);
+  auto info = delta::inspect_delta(as_bytes(d));
+  BOOST_REQUIRE(info);
+  if (info.value().codec == delta::codec::zstd) return;
+  bytes c_out;
+  const int rc = c_apply(old, d, c_out, work_size_of(d));
+  BOOST_REQUIRE_MESSAGE(rc == 0, "C applier: " << otaledger_patch_strerror(rc));
+  BOOST_REQUIRE(c_out == cpp.value());
+}
+
+void round_trip(const bytes& old, const bytes& nw) {
+  for (auto c : {delta::codec::lzr, delta::codec::zstd, delta::codec::raw}) {
+    delta::diff_options o;
+    o.codec = c;
+    check_applies(old, nw, make(old, nw, o));
+  }
+}
+
+// Recomputes the payload CRC and the header CRC after a deliberate edit, so
+// the edit reaches the decoder instead of being caught by a checksum.
+void reseal(bytes& d, bool payload_crc = true) {
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      d[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  if (payload_crc) put32(112, base::crc32c(std::string_view(d).substr(120)));
+  put32(116, base::crc32c(std::string_view(d).substr(0, 116)));
+}
+
+void put64(bytes& d, std::size_t at, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    d[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+// Both appliers must refuse `d` (any error, never a crash or a wrong image).
+void check_refused(const bytes& old, const bytes& d) {
+  auto cpp = delta::apply_delta(as_bytes(old), as_bytes(d));
+  BOOST_REQUIRE(!cpp);
+  bytes out;
+  const int rc = c_apply(old, d, out, OTALEDGER_PATCH_WORK_SIZE_MAX * 8);
+  BOOST_REQUIRE_NE(rc, 0);
+}
+
+} // namespace
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_errc)
+
+BOOST_AUTO_TEST_CASE(every_delta_error_code_has_its_own_message) {
+  std::set<std::string> seen;
+  for (auto e : delta::all_errc) {
+    std::error_code ec = e;
+    BOOST_TEST(ec.message().find("unknown") == std::string::npos);
+    BOOST_TEST(seen.insert(ec.message()).second, "duplicate message " << ec.message());
+  }
+  for (int c = 0; c >= -12; --c)
+    BOOST_TEST(std::string(otaledger_patch_strerror(c)) != "unknown error", c);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_round_trips)
+
+BOOST_AUTO_TEST_CASE(random_data_round_trips_with_every_codec) {
+  std::mt19937_64 rng(1);
+  const bytes old = random_bytes(rng, 50'000);
+  round_trip(old, random_bytes(rng, 40'000));
+  round_trip(old, random_edit(rng, old));
+}
+
+BOOST_AUTO_TEST_CASE(insertions_deletions_and_shifted_blocks_round_trip) {
+  std::mt19937_64 rng(2);
+  const bytes old = firmware_like(rng, 120'000);
+  round_trip(old, insert_at(old, 500, random_bytes(rng, 1000)));
+  round_trip(old, insert_at(old, old.size(), "appended tail"));
+  round_trip(old, insert_at(old, 0, "prepended head"));
+  round_trip(old, erase_at(old, 7000, 3000));
+  round_trip(old, erase_at(old, 0, 100));
+  round_trip(old, move_block(old, 10'000, 20'000, 90'000));
+  round_trip(old, relocate(insert_at(old, 4000, bytes(256, '\x11')), 0x100));
+}
+
+BOOST_AUTO_TEST_CASE(empty_old_empty_new_and_identical_images_round_trip) {
+  std::mt19937_64 rng(3);
+  const bytes img = firmware_like(rng, 30'000);
+  round_trip("", img);
+  round_trip(img, "");
+  round_trip("", "");
+  round_trip(img, img);
+  round_trip("x", "y");
+  round_trip("a", "");
+}
+
+BOOST_AUTO_TEST_CASE(an_identical_image_gives_a_delta_of_a_few_bytes) {
+  std::mt19937_64 rng(4);
+  const bytes img = firmware_like(rng, 200'000);
+  const bytes d = make(img, img);
+  BOOST_TEST(d.size() < delta::header_size + 64, "delta of " << d.size() << " bytes");
+}
+
+BOOST_AUTO_TEST_CASE(a_small_edit_of_firmware_gives_a_small_delta) {
+  std::mt19937_64 rng(5);
+  const bytes old = firmware_like(rng, 200'000);
+  const bytes nw = relocate(insert_at(old, 50'000, random_bytes(rng, 512)), 0x200);
+  const bytes d = make(old, nw);
+  auto full = delta::compressed_full_size(as_bytes(nw));
+  BOOST_REQUIRE(full);
+  BOOST_TEST(d.size() * 10 < full.value(), "delta " << d.size() << " vs full " << full.value());
+  BOOST_TEST(delta::worthwhile(d.size(), full.value()).worthwhile);
+}
+
+BOOST_AUTO_TEST_CASE(every_lzr_window_and_literal_context_round_trips) {
+  std::mt19937_64 rng(6);
+  const bytes old = firmware_like(rng, 60'000);
+  const bytes nw = random_edit(rng, old);
+  for (std::uint8_t w = 8; w <= 16; ++w)
+    for (std::uint8_t lc = 0; lc <= 3; ++lc) {
+      delta::diff_options o;
+      o.window_log = w;
+      o.lit_ctx_bits = lc;
+      o.lzr_max_chain = 8;
+      check_applies(old, nw, make(old, nw, o));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(long_runs_and_matches_longer_than_the_maximum_token_round_trip) {
+  std::mt19937_64 rng(7);
+  bytes old = bytes(100'000, '\0') + random_bytes(rng, 5000) + bytes(50'000, '\xFF');
+  bytes nw = bytes(3, 'a') + old + bytes(70'000, '\0');
+  round_trip(old, nw);
+}
+
+BOOST_AUTO_TEST_CASE(inspect_reports_the_header) {
+  std::mt19937_64 rng(8);
+  const bytes old = random_bytes(rng, 1000), nw = random_bytes(rng, 1500);
+  const bytes d = make(old, nw);
+  auto info = delta::inspect_delta(as_bytes(d));
+  BOOST_REQUIRE(info);
+  BOOST_TEST(info.value().format_version == 1);
+  BOOST_TEST((info.value().codec == delta::codec::lzr));
+  BOOST_TEST(info.value().old_size == 1000u);
+  BOOST_TEST(info.value().new_size == 1500u);
+  BOOST_TEST(info.value().payload_size + delta::header_size == d.size());
+  BOOST_TEST((info.value().old_sha256 == delta::sha256(as_bytes(old))));
+  BOOST_TEST((info.value().new_sha256 == delta::sha256(as_bytes(nw))));
+  BOOST_TEST(delta::to_hex(delta::sha256(as_bytes(std::string_view("abc")))) ==
+             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(making_a_delta_is_deterministic) {
+  std::mt19937_64 rng(9);
+  const bytes old = firmware_like(rng, 50'000);
+  const bytes nw = random_edit(rng, old);
+  BOOST_TEST(make(old, nw) == make(old, nw));
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_and_oversized_images_are_refused) {
+  delta::diff_options o;
+  o.window_log = 17;
+  BOOST_TEST((delta::make_delta({}, {}, o).error() == errc::invalid_argument));
+  o = {};
+  o.lit_ctx_bits = 4;
+  BOOST_TEST((delta::make_delta({}, {}, o).error() == errc::invalid_argument));
+  o = {};
+  o.max_image_size = 10;
+  const bytes eleven(11, 'x');
+  BOOST_TEST((delta::make_delta(as_bytes(eleven), {}, o).error() == errc::too_large));
+  const bytes d = make("", eleven);
+  delta::apply_options ao;
+  ao.max_new_size = 10;
+  BOOST_TEST((delta::apply_delta({}, as_bytes(d), ao).error() == errc::too_large));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_random_edits)
+
+BOOST_AUTO_TEST_CASE(any_sequence_of_random_edits_round_trips_in_both_appliers) {
+  std::mt19937_64 rng(20240611);
+  for (int round = 0; round < 60; ++round) {
+    const std::size_t n = rng() % 3 == 0 ? rng() % 64 : rng() % 40'000;
+    const bytes old = rng() % 2 ? firmware_like(rng, n) : random_bytes(rng, n);
+    const bytes nw = random_edit(rng, old);
+    BOOST_TEST_CONTEXT("round " << round << " old " << old.size() << " new " << nw.size()) {
+      delta::diff_options o;
+      o.codec = round % 5 == 4 ? delta::codec::raw : delta::codec::lzr;
+      o.window_log = static_cast<std::uint8_t>(8 + round % 6);
+      o.lit_ctx_bits = static_cast<std::uint8_t>(round % 4);
+      check_applies(old, nw, make(old, nw, o));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_refusals)
+
+BOOST_AUTO_TEST_CASE(applying_to_the_wrong_image_is_refused) {
+  std::mt19937_64 rng(30);
+  const bytes old = firmware_like(rng, 20'000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  bytes other = old;
+  other[123] ^= 1; // same size, one bit different
+  BOOST_TEST((delta::apply_delta(as_bytes(other), as_bytes(d)).error() == errc::wrong_old_image));
+  BOOST_TEST((delta::apply_delta(as_bytes(nw), as_bytes(d)).error() == errc::wrong_old_image));
+  BOOST_TEST(
+      (delta::apply_delta_mcu(as_bytes(other), as_bytes(d)).error() == errc::wrong_old_image));
+  bytes out;
+  BOOST_TEST(c_apply(other, d, out, work_size_of(d)) == OTALEDGER_PATCH_E_WRONG_OLD);
+  BOOST_TEST(out.empty(), "nothing is written before the old image is checked");
+  BOOST_TEST(c_apply(old.substr(1), d, out, work_size_of(d)) == OTALEDGER_PATCH_E_WRONG_OLD);
+}
+
+BOOST_AUTO_TEST_CASE(a_truncated_delta_is_refused_at_every_length) {
+  std::mt19937_64 rng(31);
+  const bytes old = firmware_like(rng, 8000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  for (std::size_t len = 0; len < d.size(); ++len) {
+    const bytes cut = d.substr(0, len);
+    BOOST_TEST_CONTEXT("length " << len) {
+      auto r = delta::apply_delta(as_bytes(old), as_bytes(cut));
+      BOOST_REQUIRE(!r);
+      if (len >= 8) BOOST_TEST((r.error() == errc::truncated));
+      bytes out;
+      const int rc = c_apply(old, cut, out, work_size_of(d));
+      if (len >= 8)
+        BOOST_TEST(rc == OTALEDGER_PATCH_E_TRUNCATED);
+      else
+        BOOST_TEST(rc != 0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(trailing_bytes_and_foreign_files_are_refused) {
+  const bytes d = make("old", "new");
+  BOOST_TEST((delta::apply_delta(as_bytes(std::string_view("old")), as_bytes(d + "x")).error() ==
+              errc::trailing_data));
+  bytes out;
+  BOOST_TEST(c_apply("old", d + "x", out, work_size_of(d)) == OTALEDGER_PATCH_E_TRAILING);
+  const bytes elf = "\x7f"
+                    "ELF" +
+                    bytes(200, '\0');
+  BOOST_TEST((delta::inspect_delta(as_bytes(elf)).error() == errc::not_a_delta));
+  BOOST_TEST(c_apply("old", elf, out, 16384) == OTALEDGER_PATCH_E_NOT_A_DELTA);
+}
+
+BOOST_AUTO_TEST_CASE(every_flipped_header_bit_is_refused) {
+  const bytes old = "the old image, version 1.0";
+  const bytes nw = "the new image, version 1.1";
+  const bytes d = make(old, nw);
+  for (std::size_t bit = 0; bit < delta::header_size * 8; ++bit) {
+    bytes bad = d;
+    bad[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    BOOST_TEST_CONTEXT("bit " << bit) {
+      check_refused(old, bad);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupted_payload_is_refused_with_a_clear_error) {
+  std::mt19937_64 rng(32);
+  const bytes old = firmware_like(rng, 20'000);
+  const bytes d = make(old, random_edit(rng, old));
+  bytes bad = d;
+  bad[d.size() / 2] ^= 0x40;
+  BOOST_TEST((delta::apply_delta(as_bytes(old), as_bytes(bad)).error() == errc::corrupt_payload));
+  bytes out;
+  BOOST_TEST(c_apply(old, bad, out, work_size_of(d)) == OTALEDGER_PATCH_E_CORRUPT);
+}
+
+// The payload CRC is recomputed after each corruption, so garbage reaches the
+// decoders and command interpreters: they must refuse it without reading or
+// writing out of bounds (the C harness checks every old read and the guard
+// bytes after the work buffer).
+BOOST_AUTO_TEST_CASE(garbage_that_passes_the_checksums_never_crashes_either_applier) {
+  std::mt19937_64 rng(33);
+  const bytes old = firmware_like(rng, 6000);
+  const bytes nw = random_edit(rng, old);
+  for (auto c : {delta::codec::lzr, delta::codec::raw, delta::codec::zstd}) {
+    delta::diff_options o;
+    o.codec = c;
+    const bytes d = make(old, nw, o);
+    for (int i = 0; i < 400; ++i) {
+      bytes bad = d;
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f) {
+        const std::size_t at = delta::header_size + rng() % (d.size() - delta::header_size);
+        bad[at] = static_cast<char>(rng());
+      }
+      reseal(bad);
+      if (bad == d) continue;
+      auto r = delta::apply_delta(as_bytes(old), as_bytes(bad));
+      // A changed payload can still decode to the right image only if it
+      // changed bits the decoder never looks at; never to a wrong image.
+      if (r) BOOST_REQUIRE(r.value() == nw);
+      if (c == delta::codec::zstd) continue;
+      bytes out;
+      const int rc = c_apply(old, bad, out, work_size_of(d));
+      BOOST_REQUIRE_EQUAL(rc == 0, static_cast<bool>(r));
+      if (rc == 0) BOOST_REQUIRE(out == nw);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(header_fields_that_lie_are_refused_without_large_allocations) {
+  std::mt19937_64 rng(34);
+  const bytes old = firmware_like(rng, 5000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  struct lie {
+    std::size_t at;
+    std::uint64_t value;
+  };
+  for (lie l : {lie{24, 1ull << 40}, lie{24, nw.size() + 1}, lie{24, nw.size() - 1}, lie{24, 0},
+                lie{32, 1ull << 47}, lie{32, 0}, lie{32, 3}, lie{40, 1ull << 40},
+                lie{40, d.size() - 121}, lie{16, 0}, lie{16, 1ull << 50}}) {
+    bytes bad = d;
+    put64(bad, l.at, l.value);
+    reseal(bad, false);
+    BOOST_TEST_CONTEXT("offset " << l.at << " value " << l.value) {
+      check_refused(old, bad);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_device_applier)
+
+BOOST_AUTO_TEST_CASE(the_device_applier_needs_at_most_16_kib_for_the_mcu_profile) {
+  for (std::uint8_t w = 8; w <= 13; ++w)
+    for (std::uint8_t lc = 0; lc <= 3; ++lc) {
+      otaledger_patch_header h{};
+      h.codec = OTALEDGER_PATCH_CODEC_LZR;
+      h.window_log = w;
+      h.lit_ctx_bits = lc;
+      BOOST_TEST(otaledger_patch_work_size(&h) <= OTALEDGER_PATCH_WORK_SIZE_MAX);
+      BOOST_TEST(otaledger_patch_work_size(&h) >= (std::size_t{1} << w));
+    }
+  BOOST_TEST(OTALEDGER_PATCH_WORK_SIZE_MAX == 16384u);
+  const bytes d = make("abc", "abd"); // default options: the MCU profile
+  BOOST_TEST(work_size_of(d) <= 16384u);
+  auto info = delta::inspect_delta(as_bytes(d));
+  BOOST_REQUIRE(info);
+  BOOST_TEST(info.value().device_work_size == work_size_of(d));
+}
+
+BOOST_AUTO_TEST_CASE(the_device_applier_runs_in_exactly_the_buffer_it_asks_for) {
+  std::mt19937_64 rng(40);
+  const bytes old = firmware_like(rng, 100'000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  const std::size_t need = work_size_of(d);
+  BOOST_REQUIRE_LE(need, 16384u);
+  for (std::size_t misalign : {0, 1, 3, 7}) {
+    bytes out;
+    BOOST_TEST(c_apply(old, d, out, need, SIZE_MAX, misalign) == 0);
+    BOOST_TEST((out == nw));
+    BOOST_TEST(c_apply(old, d, out, need - 1, SIZE_MAX, misalign) ==
+               OTALEDGER_PATCH_E_WORK_TOO_SMALL);
+  }
+  // A window above the MCU profile asks for more and is refused in 16 KiB.
+  delta::diff_options big;
+  big.window_log = 16;
+  const bytes d16 = make(old, nw, big);
+  BOOST_TEST(work_size_of(d16) > 16384u);
+  bytes out;
+  BOOST_TEST(c_apply(old, d16, out, 16384) == OTALEDGER_PATCH_E_WORK_TOO_SMALL);
+  BOOST_TEST(c_apply(old, d16, out, work_size_of(d16)) == 0);
+  BOOST_TEST((out == nw));
+}
+
+BOOST_AUTO_TEST_CASE(the_device_applier_reads_the_delta_in_any_chunk_size) {
+  std::mt19937_64 rng(41);
+  const bytes old = firmware_like(rng, 30'000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  for (std::size_t chunk : {1, 2, 7, 100, 4096}) {
+    bytes out;
+    BOOST_TEST(c_apply(old, d, out, work_size_of(d), chunk) == 0, "chunk " << chunk);
+    BOOST_TEST((out == nw));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_device_applier_reads_old_in_small_chunks_and_writes_in_order) {
+  std::mt19937_64 rng(42);
+  const bytes old = firmware_like(rng, 30'000);
+  const bytes nw = random_edit(rng, old);
+  const bytes d = make(old, nw);
+  c_harness h{old, d};
+  auto io = h.io();
+  std::vector<std::uint8_t> work(work_size_of(d));
+  otaledger_patch_header hdr{};
+  BOOST_TEST(otaledger_patch_apply(&io, work.data(), work.size(), &hdr) == 0);
+  BOOST_TEST(h.largest_old_read <= 256u);
+  BOOST_TEST((h.out == nw));
+  BOOST_TEST(hdr.new_size == nw.size());
+}
+
+BOOST_AUTO_TEST_CASE(the_cpp_and_c_appliers_agree_on_every_codec_they_share) {
+  std::mt19937_64 rng(43);
+  for (int i = 0; i < 10; ++i) {
+    const bytes old = firmware_like(rng, 1000 + rng() % 50'000);
+    const bytes nw = random_edit(rng, old);
+    for (auto c : {delta::codec::lzr, delta::codec::raw}) {
+      delta::diff_options o;
+      o.codec = c;
+      const bytes d = make(old, nw, o);
+      auto a = delta::apply_delta(as_bytes(old), as_bytes(d));
+      auto b = delta::apply_delta_mcu(as_bytes(old), as_bytes(d));
+      BOOST_REQUIRE(a);
+      BOOST_REQUIRE(b);
+      BOOST_TEST((a.value() == b.value()));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_device_applier_refuses_zstd_deltas_and_null_arguments) {
+  delta::diff_options o;
+  o.codec = delta::codec::zstd;
+  const bytes d = make("old", "new", o);
+  bytes out;
+  BOOST_TEST(c_apply("old", d, out, 16384) == OTALEDGER_PATCH_E_UNSUPPORTED);
+  BOOST_TEST((delta::apply_delta_mcu(as_bytes(std::string_view("old")), as_bytes(d)).error() ==
+              errc::unsupported_codec));
+  std::uint8_t work[16];
+  BOOST_TEST(otaledger_patch_apply(nullptr, work, sizeof work, nullptr) ==
+             OTALEDGER_PATCH_E_ARGUMENT);
+  c_harness h{"", d};
+  auto io = h.io();
+  BOOST_TEST(otaledger_patch_apply(&io, work, sizeof work, nullptr) ==
+             OTALEDGER_PATCH_E_WORK_TOO_SMALL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_verdict)
+
+BOOST_AUTO_TEST_CASE(a_delta_under_80_percent_of_the_compressed_image_is_worthwhile) {
+  auto v = delta::worthwhile(100, 1000);
+  BOOST_TEST(v.worthwhile);
+  BOOST_TEST(v.ratio == 0.1);
+  BOOST_TEST(v.message.find("worthwhile") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_delta_near_the_compressed_image_size_says_to_ship_the_full_image) {
+  auto v = delta::worthwhile(800, 1000);
+  BOOST_TEST(!v.worthwhile);
+  BOOST_TEST(v.message.find("NOT worthwhile") != std::string::npos);
+  BOOST_TEST(v.message.find("ship the full image") != std::string::npos);
+  BOOST_TEST(!delta::worthwhile(5, 0).worthwhile);
+  BOOST_TEST(delta::worthwhile(500, 1000, 0.6).worthwhile);
+  BOOST_TEST(!delta::worthwhile(700, 1000, 0.6).worthwhile);
+}
+
+BOOST_AUTO_TEST_CASE(unrelated_images_get_a_not_worthwhile_verdict) {
+  std::mt19937_64 rng(50);
+  const bytes old = random_bytes(rng, 20'000), nw = random_bytes(rng, 20'000);
+  const bytes d = make(old, nw);
+  auto full = delta::compressed_full_size(as_bytes(nw));
+  BOOST_REQUIRE(full);
+  BOOST_TEST(!delta::worthwhile(d.size(), full.value()).worthwhile);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =========================================================================
+BOOST_AUTO_TEST_SUITE(delta_cli)
+
+namespace {
+
+struct tool_run {
+  int status;
+  std::string out, err;
+};
+
+struct scratch {
+  std::filesystem::path dir;
+  scratch() {
+    dir = std::filesystem::temp_directory_path() /
+          ("otaledger-delta-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~scratch() { std::filesystem::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+  void write(const std::string& name, const bytes& data) const {
+    std::ofstream(path(name), std::ios::binary) << data;
+  }
+  bytes read(const std::string& name) const {
+    std::ifstream in(path(name), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  tool_run run(const std::string& args) const {
+    const std::string cmd = std::string("'") + OTALEDGER_DELTA_TOOL + "' " + args + " >'" +
+                            path("stdout") + "' 2>'" + path("stderr") + "'";
+    const int raw = std::system(cmd.c_str());
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read("stdout"), read("stderr")};
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_tool_diffs_and_patches_files) {
+  scratch s;
+  std::mt19937_64 rng(60);
+  const bytes old = firmware_like(rng, 50'000);
+  const bytes nw = random_edit(rng, old);
+  s.write("old.bin", old);
+  s.write("new.bin", nw);
+  auto r = s.run("diff " + s.path("old.bin") + " " + s.path("new.bin") + " " + s.path("d.otad"));
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out.find("verified") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("worthwhile") != std::string::npos, r.out);
+  r = s.run("patch " + s.path("old.bin") + " " + s.path("d.otad") + " " + s.path("out.bin"));
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST((s.read("out.bin") == nw));
+  r = s.run("patch --mcu " + s.path("old.bin") + " " + s.path("d.otad") + " " + s.path("o2.bin"));
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST((s.read("o2.bin") == nw));
+  r = s.run("info " + s.path("d.otad"));
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out.find("OTADELTA v1") != std::string::npos, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(the_tool_explains_a_wrong_old_image_and_writes_nothing) {
+  scratch s;
+  s.write("old.bin", "old firmware 1.0");
+  s.write("new.bin", "new firmware 1.1");
+  s.write("other.bin", "other firmware 0.9");
+  BOOST_REQUIRE(
+      s.run("diff " + s.path("old.bin") + " " + s.path("new.bin") + " " + s.path("d")).status == 0);
+  auto r = s.run("patch " + s.path("other.bin") + " " + s.path("d") + " " + s.path("out"));
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("does not apply to this old image") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("SHA-256") != std::string::npos, r.err);
+  BOOST_TEST(!std::filesystem::exists(s.path("out")));
+}
+
+BOOST_AUTO_TEST_CASE(the_tool_reports_missing_files_truncated_deltas_and_bad_usage) {
+  scratch s;
+  s.write("old.bin", "old firmware 1.0");
+  s.write("new.bin", "new firmware 1.1");
+  auto r = s.run("diff " + s.path("nope.bin") + " " + s.path("new.bin") + " " + s.path("d"));
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("not found") != std::string::npos, r.err);
+  BOOST_REQUIRE(
+      s.run("diff " + s.path("old.bin") + " " + s.path("new.bin") + " " + s.path("d")).status == 0);
+  const bytes d = s.read("d");
+  s.write("cut", d.substr(0, d.size() - 3));
+  r = s.run("patch " + s.path("old.bin") + " " + s.path("cut") + " " + s.path("out"));
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("truncated") != std::string::npos, r.err);
+  r = s.run("patch " + s.path("old.bin") + " " + s.path("missing") + " " + s.path("out"));
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("not found") != std::string::npos, r.err);
+  r = s.run("patch " + s.path("old.bin"));
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.err.find("usage") != std::string::npos, r.err);
+  r = s.run("diff --help");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.out.find("usage: otaledger diff") != std::string::npos, r.out);
+  r = s.run("patch --help");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.out.find("usage: otaledger patch") != std::string::npos, r.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
