@@ -25,7 +25,7 @@ namespace otaledger::storage {
 
 /// What the store knows about a finished blob.
 struct blob_info {
-  std::string id;     ///< "xxxxxxxx-xxxx-4xxx-xxxx-xxxxxxxxxxxx"
+  std::string id; ///< "xxxxxxxx-xxxx-4xxx-xxxx-xxxxxxxxxxxx"
   std::uint64_t size = 0;
   std::string sha256; ///< 64 lower-case hex digits
   std::string md5;    ///< 32 lower-case hex digits

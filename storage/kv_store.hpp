@@ -76,9 +76,9 @@ enum class write_mode : std::uint8_t {
 
 /// Which keys of a space scan returns, and from where it resumes.
 struct scan_range {
-  std::string_view prefix; ///< only keys starting with it ("": every key)
-  std::string_view after;  ///< only keys > after ("": from the first); pass a page's last key
-  std::string_view before; ///< only keys < before ("": no upper bound)
+  std::string_view prefix{}; ///< only keys starting with it ("": every key)
+  std::string_view after{};  ///< only keys > after ("": from the first); pass a page's last key
+  std::string_view before{}; ///< only keys < before ("": no upper bound)
 };
 
 /// One page of a scan, in key order.

@@ -1,11 +1,11 @@
-#include "storage/internal/record.hpp"
+#include "storage/record.hpp"
 
 #include "base/crc32c.hpp"
 #include "storage/errc.hpp"
 
 #include <fmt/format.h>
 
-namespace otaledger::storage::internal {
+namespace otaledger::storage {
 namespace {
 
 std::size_t varint_size(std::uint64_t v) noexcept {
@@ -26,11 +26,23 @@ void put_string(std::string& out, std::string_view s) {
   out.append(s);
 }
 
+/// One-byte varints (every length under 128, most numbers) skip the loop.
+inline bool get_varint_fast(std::string_view& in, std::uint64_t& v) noexcept {
+  if (!in.empty() && static_cast<std::uint8_t>(in.front()) < 0x80) {
+    v = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    return true;
+  }
+  return get_varint(in, v);
+}
+
 bool get_string(std::string_view& in, std::string& s) {
   std::uint64_t n;
-  if (!get_varint(in, n) || n > in.size()) return false;
-  s.assign(in.data(), n);
-  in.remove_prefix(n);
+  if (!get_varint_fast(in, n) || n > in.size()) return false;
+  // Constructing (not assigning) takes std::string's fast path; the target
+  // is a fresh envelope's empty string in every read.
+  s = std::string(in.data(), static_cast<std::size_t>(n));
+  in.remove_prefix(static_cast<std::size_t>(n));
   return true;
 }
 
@@ -92,8 +104,8 @@ void encode_record(const events::envelope& e, std::string& out) {
 result<void> decode_record(std::string_view bytes, events::envelope& e) {
   if (bytes.size() < record_header) return corrupt("the record is shorter than its header");
   if (static_cast<std::uint8_t>(bytes[0]) != record_format)
-    return corrupt(
-        fmt::format("unknown record format {}", static_cast<int>(static_cast<unsigned char>(bytes[0]))));
+    return corrupt(fmt::format("unknown record format {}",
+                               static_cast<int>(static_cast<unsigned char>(bytes[0]))));
   std::uint32_t stored = 0;
   for (std::size_t i = 0; i < 4; ++i)
     stored |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[1 + i])) << (8 * i);
@@ -101,7 +113,7 @@ result<void> decode_record(std::string_view bytes, events::envelope& e) {
   if (base::crc32c(in) != stored) return corrupt("the record failed its CRC32C check");
 
   std::uint64_t pos, ver, schema, t;
-  bool good = get_varint(in, pos) && get_string(in, e.stream) && get_varint(in, ver);
+  bool good = get_varint_fast(in, pos) && get_string(in, e.stream) && get_varint_fast(in, ver);
   if (good && in.size() >= 16) {
     e.id.hi = read_be64(in.data());
     e.id.lo = read_be64(in.data() + 8);
@@ -109,8 +121,8 @@ result<void> decode_record(std::string_view bytes, events::envelope& e) {
   } else {
     good = false;
   }
-  good = good && get_string(in, e.type) && get_varint(in, schema) && schema <= 0xFFFF &&
-         get_varint(in, t) && get_string(in, e.meta.principal) &&
+  good = good && get_string(in, e.type) && get_varint_fast(in, schema) && schema <= 0xFFFF &&
+         get_varint_fast(in, t) && get_string(in, e.meta.principal) &&
          get_string(in, e.meta.command) && get_string(in, e.meta.correlation) &&
          get_string(in, e.meta.reason) && get_string(in, e.data) && in.empty();
   // A record whose CRC matches but does not parse was written wrong: still corruption.
@@ -122,4 +134,4 @@ result<void> decode_record(std::string_view bytes, events::envelope& e) {
   return ok();
 }
 
-} // namespace otaledger::storage::internal
+} // namespace otaledger::storage

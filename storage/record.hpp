@@ -1,7 +1,9 @@
 // The stored record of one event (the value in the `log` column family) and
-// the small fixed encodings the keys use. docs/storage.md describes them byte
-// by byte; change both together, and never change format 1 in place: a new
-// layout is a new format byte that the decoder also reads.
+// the small fixed encodings the keys use. The event store is the only writer;
+// the header is public so tools and tests can read raw records. The full
+// layout, with the keys, is in docs/storage.md; change both together, and
+// never change format 1 in place: a new layout is a new format byte that the
+// decoder also reads.
 //
 //   offset  size  field
 //   0       1     format version (record_format = 1)
@@ -31,7 +33,7 @@
 #include <string>
 #include <string_view>
 
-namespace otaledger::storage::internal {
+namespace otaledger::storage {
 
 inline constexpr std::uint8_t record_format = 1;
 inline constexpr std::size_t record_header = 5;
@@ -115,4 +117,4 @@ inline void stream_index_key(std::string& out, std::string_view stream, std::uin
   out.append(b, 8);
 }
 
-} // namespace otaledger::storage::internal
+} // namespace otaledger::storage

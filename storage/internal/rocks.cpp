@@ -34,7 +34,8 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   std::filesystem::path dir{opts.path};
   if (opts.create_if_missing) std::filesystem::create_directories(dir, ec);
   if (ec) {
-    set_error_detail(fmt::format("cannot create the data directory {}: {}", opts.path, ec.message()));
+    set_error_detail(
+        fmt::format("cannot create the data directory {}: {}", opts.path, ec.message()));
     return make_error_code(errc::io_error);
   }
 

@@ -1,505 +1,692 @@
-// The RocksDB event store: group commit on one writer thread, reads and
-// subscriptions straight from RocksDB. See storage/event_store.hpp for the
-// contract and docs/storage.md for the layout.
 #include "storage/internal/rocksdb_event_store.hpp"
 
 #include "base/crc32c.hpp"
 #include "base/time.hpp"
 #include "storage/internal/append_core.hpp"
-#include "storage/internal/record.hpp"
+#include "storage/record.hpp"
 
 #include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <condition_variable>
-#include <iostream>
+#include <cstdio>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 namespace otaledger::storage::internal {
-namespace {
 
-std::string encode_result(const append_result& r) {
-  return be64(r.first()) + be64(r.last()) + be64(r.version());
-}
+// ---------------------------------------------------------------------------
+// log_state: the published head and the readers' view of the log.
 
-append_result decode_result(std::string_view s) {
-  append_result r;
-  if (s.size() >= 24) {
-    r.first = log_position{read_be64(s.substr(0, 8))};
-    r.last = log_position{read_be64(s.substr(8, 8))};
-    r.version = stream_version{read_be64(s.substr(16, 8))};
+class log_state {
+public:
+  log_state(std::shared_ptr<rocks> db, std::uint64_t head) : db_(std::move(db)), head_(head) {}
+
+  std::uint64_t head() const noexcept { return head_.load(std::memory_order_acquire); }
+
+  /// Makes positions up to `h` visible and wakes subscriptions.
+  void publish(std::uint64_t h) {
+    {
+      std::lock_guard lock{mtx_};
+      head_.store(h, std::memory_order_release);
+    }
+    cv_.notify_all();
   }
-  return r;
-}
 
-std::string index_key(std::string_view stream, std::uint64_t version) {
-  std::string k{stream};
-  k.push_back('\0');
-  k += be64(version);
-  return k;
-}
+  /// Ends delivery to subscriptions and lets go of the database (a
+  /// subscription that outlives the store must not keep it open).
+  void close() {
+    {
+      std::lock_guard lock{mtx_};
+      closed_ = true;
+      db_.reset();
+    }
+    cv_.notify_all();
+  }
 
-class rocksdb_subscription;
+  /// The database, or errc::closed.
+  result<std::shared_ptr<rocks>> db() const {
+    std::lock_guard lock{mtx_};
+    if (!db_) return fail(errc::closed, "the event store was closed");
+    return db_;
+  }
 
-} // namespace
+  result<std::vector<events::envelope>> read_all(std::uint64_t from, std::size_t max) const {
+    std::vector<events::envelope> out;
+    OTA_TRYV(read_into(from, max, out));
+    return out;
+  }
 
-struct rocksdb_event_store::impl {
-  std::shared_ptr<rocks> db;
-  options opts;
-  base::system_clock clock;
+  /// Appends the events from `from` (at most `max`) to `out`; on an error,
+  /// `out` keeps the good events before the failing one.
+  result<void> read_into(std::uint64_t from, std::size_t max,
+                         std::vector<events::envelope>& out) const;
 
-  // The committed head, published after each group's write.
-  std::atomic<std::uint64_t> head{0};
-  std::mutex notify_mtx;
-  std::condition_variable notify_cv;
+  /// Waits until the head passes `pos`, `stop` is set or the log closes;
+  /// true when there is something to read.
+  bool wait_past(std::uint64_t pos, const std::atomic<bool>& stop) {
+    std::unique_lock lock{mtx_};
+    cv_.wait(lock, [&] { return closed_ || stop.load() || head() > pos; });
+    return !closed_ && !stop.load();
+  }
 
-  // The writer's queue.
-  struct pending {
-    append_request req;
-    append_callback done;
-  };
-  std::mutex queue_mtx;
-  std::condition_variable queue_cv;
-  std::vector<pending> queue;
-  bool closing = false;
-  std::thread writer;
+  /// Sets `flag` under the lock the waiters use, then wakes them.
+  void raise(std::atomic<bool>& flag) {
+    {
+      std::lock_guard lock{mtx_};
+      flag.store(true);
+    }
+    cv_.notify_all();
+  }
 
-  // Writer-thread only: stream heads known to be current.
-  std::unordered_map<std::string, std::uint64_t> heads;
-
-  std::mutex subs_mtx;
-  std::vector<rocksdb_subscription*> subs;
-
-  void writer_loop();
-  void commit_group(std::vector<pending>& group);
-  result<std::uint64_t> stream_head_for_writer(const std::string& stream);
+private:
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::shared_ptr<rocks> db_; // guarded by mtx_ (reset on close)
+  std::atomic<std::uint64_t> head_;
+  bool closed_ = false; // guarded by mtx_
 };
 
+result<void> log_state::read_into(std::uint64_t from, std::size_t max,
+                                  std::vector<events::envelope>& out) const {
+  const auto h = head();
+  const auto start = std::max<std::uint64_t>(from, 1);
+  if (start > h || max == 0) return ok();
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(max, h - start + 1));
+  OTA_TRY(db, this->db());
+
+  // Bound the iterator to exactly the positions this call returns.
+  char lower[8], upper[8];
+  put_be64(lower, start);
+  put_be64(upper, start + n);
+  rocksdb::Slice upper_slice{upper, 8};
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  if (n >= 256) {
+    // A large page is a replay or a catch-up: read ahead, and keep its blocks
+    // out of the block cache, which serves the hot point lookups.
+    ro.readahead_size = 2u << 20;
+    ro.fill_cache = false;
+  }
+  std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(ro, (*db)[cf_log])};
+  out.reserve(out.size() + n);
+  std::uint64_t expect = start;
+  for (it->Seek(rocksdb::Slice{lower, 8}); it->Valid(); it->Next()) {
+    const auto key = it->key();
+    const auto pos = key.size() == 8 ? read_be64(key.data()) : 0;
+    if (pos != expect)
+      return fail(errc::corruption,
+                  fmt::format("the log has no record at position {} (found key of {} bytes, "
+                              "position {} instead)",
+                              expect, key.size(), pos));
+    auto& e = out.emplace_back();
+    auto decoded = decode_record(it->value().ToStringView(), e);
+    if (!decoded || e.position() != pos) {
+      out.pop_back();
+      return fail(errc::corruption,
+                  decoded ? fmt::format("record at position {}: it says it is position {}", pos,
+                                        e.position())
+                          : fmt::format("record at position {}: {}", pos, error_detail()));
+    }
+    ++expect;
+  }
+  if (!it->status().ok()) return to_error(it->status(), "reading the log");
+  if (expect != start + n)
+    return fail(errc::corruption, fmt::format("the log has no record at position {}", expect));
+  return ok();
+}
+
+// ---------------------------------------------------------------------------
+// Subscriptions: catch up page by page from RocksDB, then wait for the
+// writer's publish; the position only ever moves past what the handler got.
+
 namespace {
+
+struct sub_state {
+  std::shared_ptr<log_state> log;
+  subscription_handler handler;
+  std::size_t page;
+  std::atomic<std::uint64_t> pos;
+  std::atomic<bool> stop{false};
+
+  void run() {
+    std::vector<events::envelope> events;
+    while (log->wait_past(pos.load(), stop)) {
+      events.clear();
+      // On a read error, the events before the failing one are still
+      // delivered; then the subscription stops and says where.
+      auto read = log->read_into(pos.load() + 1, page, events);
+      std::string read_error = read ? std::string{} : error_detail();
+      if (stop.load()) return;
+      if (!events.empty()) {
+        auto handled = handler(events);
+        if (!handled) {
+          std::fprintf(stderr,
+                       "otaledger storage: subscription handler failed on positions %llu-%llu: "
+                       "%s\n",
+                       static_cast<unsigned long long>(events.front().position()),
+                       static_cast<unsigned long long>(events.back().position()),
+                       handled.error().message().c_str());
+          return;
+        }
+        pos.store(events.back().position());
+      }
+      if (!read) {
+        if (read.error() != errc::closed)
+          std::fprintf(stderr, "otaledger storage: subscription stopped after position %llu: %s\n",
+                       static_cast<unsigned long long>(pos.load()), read_error.c_str());
+        return;
+      }
+    }
+  }
+};
 
 class rocksdb_subscription final : public subscription {
 public:
-  rocksdb_subscription(rocksdb_event_store* store, rocksdb_event_store::impl* impl,
-                       log_position after, subscription_handler handler)
-      : store_(store), impl_(impl), pos_(after()), handler_(std::move(handler)) {
-    thread_ = std::thread([this] { run(); });
+  explicit rocksdb_subscription(std::shared_ptr<sub_state> st) : st_(std::move(st)) {
+    thread_ = std::thread([st = st_] { st->run(); });
   }
   ~rocksdb_subscription() override { stop(); }
 
   void stop() override {
-    {
-      std::lock_guard lock{impl_->notify_mtx};
-      if (stopped_) {
-        if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
-        return;
-      }
-      stopped_ = true;
-    }
-    impl_->notify_cv.notify_all();
-    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
-    std::lock_guard lock{impl_->subs_mtx};
-    std::erase(impl_->subs, this);
+    st_->log->raise(st_->stop);
+    if (!thread_.joinable()) return;
+    // Called from the handler itself: the thread ends when the handler returns.
+    if (thread_.get_id() == std::this_thread::get_id())
+      thread_.detach();
+    else
+      thread_.join();
   }
 
-  log_position position() const override { return log_position{pos_.load()}; }
+  log_position position() const override { return log_position{st_->pos.load()}; }
 
 private:
-  void run() {
-    for (;;) {
-      {
-        std::unique_lock lock{impl_->notify_mtx};
-        impl_->notify_cv.wait(lock, [&] { return stopped_ || impl_->head.load() > pos_.load(); });
-        if (stopped_) return;
-      }
-      auto batch = store_->read_all(log_position{pos_.load() + 1}, 4096);
-      if (!batch) {
-        std::cerr << "otaledger: subscription stopped at position " << pos_.load() << ": "
-                  << batch.error().message() << " (" << error_detail() << ")\n";
-        return;
-      }
-      if (batch.value().empty()) continue;
-      auto handled = handler_(batch.value());
-      if (!handled) {
-        std::cerr << "otaledger: subscription handler failed at position "
-                  << batch.value().front().position() << ": " << handled.error().message() << "\n";
-        return;
-      }
-      pos_.store(batch.value().back().position());
-    }
-  }
-
-  rocksdb_event_store* store_;
-  rocksdb_event_store::impl* impl_;
-  std::atomic<std::uint64_t> pos_;
-  subscription_handler handler_;
-  bool stopped_ = false; // guarded by impl_->notify_mtx
+  std::shared_ptr<sub_state> st_;
   std::thread thread_;
 };
 
+std::string encode_result(const append_result& r) {
+  std::string s(24, '\0');
+  put_be64(s.data(), r.first());
+  put_be64(s.data() + 8, r.last());
+  put_be64(s.data() + 16, r.version());
+  return s;
+}
+
+result<append_result> decode_result(std::string_view s, const std::string& command) {
+  if (s.size() != 24)
+    return fail(errc::corruption,
+                fmt::format("the stored result of command {} has {} bytes", command, s.size()));
+  return append_result{log_position{read_be64(s.data())}, log_position{read_be64(s.data() + 8)},
+                       stream_version{read_be64(s.data() + 16)}, true};
+}
+
 } // namespace
 
-rocksdb_event_store::rocksdb_event_store(std::shared_ptr<rocks> db, const options& opts)
-    : impl_(std::make_unique<impl>()) {
-  impl_->db = std::move(db);
-  impl_->opts = opts;
-  std::unique_ptr<rocksdb::Iterator> it{
-      impl_->db->db->NewIterator(rocksdb::ReadOptions{}, impl_->db->cf[cf_log])};
-  it->SeekToLast();
-  if (it->Valid()) impl_->head.store(read_be64(it->key().ToStringView()));
-  impl_->writer = std::thread([this] { impl_->writer_loop(); });
-}
+// ---------------------------------------------------------------------------
+// The writer: group commit on one thread.
 
-rocksdb_event_store::~rocksdb_event_store() {
-  {
-    std::lock_guard lock{impl_->queue_mtx};
-    impl_->closing = true;
+class append_writer {
+public:
+  append_writer(std::shared_ptr<rocks> db, std::shared_ptr<log_state> log)
+      : db_(std::move(db)), log_(std::move(log)), opts_(db_->opts),
+        clock_(opts_.clock ? opts_.clock : &system_clock_), committed_(log_->head()) {
+    thread_ = std::thread([this] { run(); });
   }
-  impl_->queue_cv.notify_all();
-  impl_->writer.join();
-  std::vector<rocksdb_subscription*> live;
-  {
-    std::lock_guard lock{impl_->subs_mtx};
-    live = impl_->subs;
-  }
-  for (auto* s : live)
-    s->stop();
-}
 
-void rocksdb_event_store::impl::writer_loop() {
-  std::vector<pending> group;
-  for (;;) {
+  ~append_writer() {
     {
-      std::unique_lock lock{queue_mtx};
-      queue_cv.wait(lock, [&] { return closing || !queue.empty(); });
-      if (queue.empty()) return; // closing, and everything queued was written
-      // Take what waits, up to the group's byte budget.
-      std::size_t bytes = 0, n = 0;
-      while (n < queue.size() && (n == 0 || bytes < opts.max_group_bytes)) {
-        for (auto& e : queue[n].req.events)
-          bytes += e.data.size() + 64;
-        ++n;
-      }
-      group.assign(std::make_move_iterator(queue.begin()),
-                   std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(n)));
-      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+      std::lock_guard lock{queue_mtx_};
+      closing_ = true;
     }
-    commit_group(group);
-    group.clear();
-  }
-}
-
-result<std::uint64_t> rocksdb_event_store::impl::stream_head_for_writer(const std::string& stream) {
-  auto it = heads.find(stream);
-  if (it != heads.end()) return it->second;
-  std::string value;
-  auto s = db->db->Get(rocksdb::ReadOptions{}, db->cf[cf_streams], stream, &value);
-  std::uint64_t v = 0;
-  if (s.ok())
-    v = read_be64(value);
-  else if (!s.IsNotFound())
-    return to_error(s, "reading the head of " + stream);
-  if (heads.size() >= opts.stream_head_cache) heads.clear();
-  heads.emplace(stream, v);
-  return v;
-}
-
-void rocksdb_event_store::impl::commit_group(std::vector<pending>& group) {
-  rocksdb::WriteBatch batch;
-  std::vector<result<append_result>> results;
-  results.reserve(group.size());
-  std::unordered_map<std::string, std::uint64_t> group_heads;
-  std::unordered_map<std::string, append_result> group_commands;
-  std::vector<std::string> details(group.size());
-  std::uint64_t pos = head.load() + 1;
-  auto now = clock.now();
-  std::string record;
-
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    auto& req = group[i].req;
-    auto fail = [&](std::error_code ec) {
-      details[i] = error_detail();
-      results.emplace_back(ec);
-    };
-    if (auto v = validate(req, opts.max_events_per_append); !v) {
-      fail(v.error());
-      continue;
-    }
-    if (!req.command_id.empty()) {
-      auto g = group_commands.find(req.command_id);
-      if (g != group_commands.end()) {
-        auto r = g->second;
-        r.duplicate = true;
-        results.emplace_back(r);
-        continue;
-      }
-      std::string value;
-      auto s = db->db->Get(rocksdb::ReadOptions{}, db->cf[cf_commands], req.command_id, &value);
-      if (s.ok()) {
-        auto r = decode_result(value);
-        r.duplicate = true;
-        results.emplace_back(r);
-        continue;
-      }
-      if (!s.IsNotFound()) {
-        fail(to_error(s, "reading command " + req.command_id));
-        continue;
-      }
-    }
-    std::uint64_t current;
-    if (auto g = group_heads.find(req.stream); g != group_heads.end()) {
-      current = g->second;
-    } else {
-      auto h = stream_head_for_writer(req.stream);
-      if (!h) {
-        fail(h.error());
-        continue;
-      }
-      current = h.value();
-    }
-    if (auto c = check_expected(req, stream_version{current}); !c) {
-      fail(c.error());
-      continue;
-    }
-    auto envs = make_envelopes(req, log_position{pos}, stream_version{current}, now);
-    for (auto& e : envs) {
-      record.clear();
-      encode_record(e, record);
-      batch.Put(db->cf[cf_log], be64(e.position()), record);
-      batch.Put(db->cf[cf_stream_index], index_key(e.stream, e.version()), be64(e.position()));
-    }
-    append_result r{log_position{pos}, log_position{pos + envs.size() - 1},
-                    stream_version{current + envs.size()}, false};
-    batch.Put(db->cf[cf_streams], req.stream, be64(r.version()));
-    if (!req.command_id.empty()) {
-      batch.Put(db->cf[cf_commands], req.command_id, encode_result(r));
-      group_commands.emplace(req.command_id, r);
-    }
-    group_heads[req.stream] = r.version();
-    pos += envs.size();
-    results.emplace_back(r);
+    queue_cv_.notify_one();
+    thread_.join();
   }
 
-  if (batch.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = opts.sync;
-    auto s = db->db->Write(wo, &batch);
-    if (!s.ok()) {
-      auto ec = to_error(s, "writing a commit group");
-      auto detail = error_detail();
-      for (std::size_t i = 0; i < results.size(); ++i) {
-        if (results[i] && !results[i].value().duplicate) {
-          results[i] = ec;
-          details[i] = detail;
+  void submit(append_request req, append_callback done) {
+    std::error_code refused;
+    {
+      std::lock_guard lock{queue_mtx_};
+      if (closing_)
+        refused = fail(errc::closed, "the event store is closing");
+      else if (queue_.size() >= opts_.max_queued_appends)
+        refused = fail(errc::busy,
+                       fmt::format("the write queue holds {} appends; retry later", queue_.size()));
+      else
+        queue_.push_back({std::move(req), std::move(done)});
+    }
+    if (refused) {
+      if (done) done(refused);
+      return;
+    }
+    queue_cv_.notify_one();
+  }
+
+private:
+  struct pending {
+    append_request req;
+    append_callback done;
+  };
+  struct outcome {
+    result<append_result> r{append_result{}};
+    std::string detail;
+    bool appended = false; ///< written by this group (fails if the write fails)
+  };
+
+  void run() {
+    std::vector<pending> work;
+    for (;;) {
+      {
+        std::unique_lock lock{queue_mtx_};
+        queue_cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return; // closing, and everything queued was completed
+        work.swap(queue_);
+      }
+      for (std::size_t i = 0; i < work.size();) {
+        std::size_t j = i, bytes = 0;
+        while (j < work.size() &&
+               (j == i || (bytes < opts_.max_batch_bytes && j - i < opts_.max_batch_appends))) {
+          bytes += estimated_bytes(work[j].req);
+          ++j;
+        }
+        commit_group(std::span<pending>{work.data() + i, j - i});
+        i = j;
+      }
+      work.clear();
+    }
+  }
+
+  /// The committed head of a stream (from the cache, else from `streams`).
+  result<std::uint64_t> stream_head(const std::string& stream) {
+    if (auto it = heads_.find(stream); it != heads_.end()) return it->second;
+    rocksdb::PinnableSlice value;
+    auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_streams], stream, &value);
+    std::uint64_t v = 0;
+    if (s.ok()) {
+      if (value.size() != 8)
+        return fail(errc::corruption,
+                    fmt::format("the head of {} has {} bytes", stream, value.size()));
+      v = read_be64(value.data());
+    } else if (!s.IsNotFound()) {
+      return to_error(s, fmt::format("reading the head of {}", stream));
+    }
+    heads_.emplace(stream, v);
+    return v;
+  }
+
+  void commit_group(std::span<pending> group) {
+    const std::size_t n = group.size();
+    outcomes_.clear();
+    outcomes_.resize(n);
+    batch_.Clear();
+    in_group_.clear();
+    if (heads_.size() >= opts_.stream_head_cache) heads_.clear();
+
+    if (failed_) {
+      for (auto& o : outcomes_) {
+        o.r = make_error_code(errc::io_error);
+        o.detail = failure_;
+      }
+      complete(group);
+      return;
+    }
+
+    // Look every command id up in one MultiGet (only this thread writes them,
+    // so what it returns is current).
+    cmd_keys_.clear();
+    cmd_index_.assign(n, -1);
+    for (std::size_t i = 0; i < n; ++i)
+      if (!group[i].req.command_id.empty()) {
+        cmd_index_[i] = static_cast<int>(cmd_keys_.size());
+        cmd_keys_.emplace_back(group[i].req.command_id);
+      }
+    if (!cmd_keys_.empty()) {
+      cmd_values_.clear();
+      cmd_values_.resize(cmd_keys_.size());
+      cmd_status_.assign(cmd_keys_.size(), rocksdb::Status{});
+      db_->db->MultiGet(rocksdb::ReadOptions{}, (*db_)[cf_commands], cmd_keys_.size(),
+                        cmd_keys_.data(), cmd_values_.data(), cmd_status_.data());
+    }
+
+    const auto now = clock_->now().micros;
+    std::uint64_t pos = committed_ + 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& req = group[i].req;
+      auto& out = outcomes_[i];
+      auto refuse = [&](std::error_code ec) {
+        out.r = ec;
+        out.detail = error_detail();
+      };
+      if (cmd_index_[i] >= 0) {
+        if (auto it = in_group_.find(req.command_id); it != in_group_.end()) {
+          auto first = outcomes_[it->second].r.value();
+          first.duplicate = true;
+          out.r = first;
+          out.appended = true; // it stands or falls with the first
+          continue;
+        }
+        const auto k = static_cast<std::size_t>(cmd_index_[i]);
+        if (cmd_status_[k].ok()) {
+          auto stored = decode_result(cmd_values_[k].ToStringView(), req.command_id);
+          if (stored) {
+            out.r = stored.value();
+          } else {
+            refuse(stored.error());
+          }
+          continue;
+        }
+        if (!cmd_status_[k].IsNotFound()) {
+          refuse(to_error(cmd_status_[k], fmt::format("reading command {}", req.command_id)));
+          continue;
         }
       }
-      heads.clear(); // nothing of this group is in the store
-    } else {
-      for (auto& [stream, v] : group_heads)
-        heads[stream] = v;
-      {
-        std::lock_guard lock{notify_mtx};
-        head.store(pos - 1);
+      if (auto v = validate(req, opts_.max_events_per_append); !v) {
+        refuse(v.error());
+        continue;
       }
-      notify_cv.notify_all();
+      auto current = stream_head(req.stream);
+      if (!current) {
+        refuse(current.error());
+        continue;
+      }
+      if (auto c = check_expected(req, current.value()); !c) {
+        refuse(c.error());
+        continue;
+      }
+      const std::uint64_t first_version = current.value() + 1;
+      char pos_key[8];
+      for (std::size_t k = 0; k < req.events.size(); ++k) {
+        const auto& ne = req.events[k];
+        record_.clear();
+        encode_record(record_view{pos + k, req.stream, first_version + k,
+                                  ne.id.is_nil() ? base::uuid::random() : ne.id, ne.type, ne.schema,
+                                  ne.time.micros == 0 ? now : ne.time.micros, ne.meta.principal,
+                                  ne.meta.command, ne.meta.correlation, ne.meta.reason, ne.data},
+                      record_);
+        put_be64(pos_key, pos + k);
+        batch_.Put((*db_)[cf_log], rocksdb::Slice{pos_key, 8}, record_).PermitUncheckedError();
+        stream_index_key(index_key_, req.stream, first_version + k);
+        batch_.Put((*db_)[cf_stream_index], index_key_, rocksdb::Slice{pos_key, 8})
+            .PermitUncheckedError();
+      }
+      const auto count = req.events.size();
+      append_result r{log_position{pos}, log_position{pos + count - 1},
+                      stream_version{current.value() + count}, false};
+      char version_value[8];
+      put_be64(version_value, r.version());
+      batch_.Put((*db_)[cf_streams], req.stream, rocksdb::Slice{version_value, 8})
+          .PermitUncheckedError();
+      if (!req.command_id.empty()) {
+        batch_.Put((*db_)[cf_commands], req.command_id, encode_result(r)).PermitUncheckedError();
+        in_group_.emplace(req.command_id, i);
+      }
+      heads_[req.stream] = r.version();
+      pos += count;
+      out.r = r;
+      out.appended = true;
+    }
+
+    if (batch_.Count() > 0) {
+      rocksdb::WriteOptions wo;
+      wo.sync = opts_.sync;
+      auto s = db_->db->Write(wo, &batch_);
+
+      if (s.ok()) {
+        committed_ = pos - 1;
+        log_->publish(committed_);
+      } else {
+        // RocksDB stops accepting writes after a failed WAL write; so do we,
+        // rather than guess what reached the disk. Reopening recovers.
+        auto ec = to_error(s, "writing a commit group");
+        failed_ = true;
+        failure_ = error_detail() + " (the store refuses appends until it is reopened)";
+        heads_.clear();
+        for (auto& o : outcomes_)
+          if (o.appended) {
+            o.r = ec;
+            o.detail = failure_;
+          }
+      }
+    }
+    complete(group);
+  }
+
+  void complete(std::span<pending> group) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      auto& o = outcomes_[i];
+      if (!o.r) set_error_detail(std::move(o.detail));
+      if (group[i].done) group[i].done(std::move(o.r));
     }
   }
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    if (!results[i]) set_error_detail(details[i]);
-    if (group[i].done) group[i].done(std::move(results[i]));
+
+  std::shared_ptr<rocks> db_;
+  std::shared_ptr<log_state> log_;
+  const options opts_;
+  base::system_clock system_clock_;
+  const base::clock* clock_;
+
+  std::mutex queue_mtx_;
+  std::condition_variable queue_cv_;
+  std::vector<pending> queue_; // guarded by queue_mtx_
+  bool closing_ = false;       // guarded by queue_mtx_
+  std::thread thread_;
+
+  // Writer thread only.
+  std::uint64_t committed_;
+  bool failed_ = false;
+  std::string failure_;
+  std::unordered_map<std::string, std::uint64_t> heads_;
+  std::unordered_map<std::string_view, std::size_t> in_group_; // command id -> index
+  std::vector<outcome> outcomes_;
+  std::vector<int> cmd_index_;
+  std::vector<rocksdb::Slice> cmd_keys_;
+  std::vector<rocksdb::PinnableSlice> cmd_values_;
+  std::vector<rocksdb::Status> cmd_status_;
+  rocksdb::WriteBatch batch_;
+  std::string record_, index_key_;
+};
+
+// ---------------------------------------------------------------------------
+// The store.
+
+result<std::unique_ptr<rocksdb_event_store>> rocksdb_event_store::open(std::shared_ptr<rocks> db) {
+  // The head is the last key of `log`: the log is written only in whole
+  // batches, so recovery never leaves a partial group behind it.
+  std::uint64_t head = 0;
+  std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(rocksdb::ReadOptions{}, (*db)[cf_log])};
+  it->SeekToLast();
+  if (it->Valid()) {
+    if (it->key().size() != 8)
+      return fail(errc::corruption,
+                  fmt::format("the last key of the log has {} bytes", it->key().size()));
+    head = read_be64(it->key().data());
   }
+  if (!it->status().ok()) return to_error(it->status(), "finding the end of the log");
+  it.reset();
+  return std::unique_ptr<rocksdb_event_store>{new rocksdb_event_store(std::move(db), head)};
+}
+
+rocksdb_event_store::rocksdb_event_store(std::shared_ptr<rocks> db, std::uint64_t head)
+    : db_(std::move(db)), log_(std::make_shared<log_state>(db_, head)),
+      writer_(std::make_unique<append_writer>(db_, log_)) {}
+
+rocksdb_event_store::~rocksdb_event_store() {
+  writer_.reset();
+  log_->close();
 }
 
 result<append_result> rocksdb_event_store::append(append_request req) {
-  std::mutex m;
-  std::condition_variable cv;
-  bool done = false;
-  result<append_result> out{append_result{}};
-  std::string detail;
-  append_async(std::move(req), [&](result<append_result> r) {
-    std::lock_guard lock{m};
-    if (!r) detail = error_detail();
-    out = std::move(r);
-    done = true;
-    cv.notify_one();
+  struct waiter {
+    std::atomic<std::uint32_t> done{0};
+    result<append_result> r{append_result{}};
+    std::string detail;
+  } w;
+  writer_->submit(std::move(req), [&w](result<append_result> r) {
+    if (!r) w.detail = error_detail();
+    w.r = std::move(r);
+    w.done.store(1, std::memory_order_release);
+    w.done.notify_one();
   });
-  std::unique_lock lock{m};
-  cv.wait(lock, [&] { return done; });
-  if (!out) set_error_detail(detail);
-  return out;
+  while (w.done.load(std::memory_order_acquire) == 0)
+    w.done.wait(0, std::memory_order_acquire);
+  if (!w.r) set_error_detail(std::move(w.detail));
+  return std::move(w.r);
 }
 
 void rocksdb_event_store::append_async(append_request req, append_callback done) {
-  {
-    std::lock_guard lock{impl_->queue_mtx};
-    if (!impl_->closing) {
-      impl_->queue.push_back({std::move(req), std::move(done)});
-      impl_->queue_cv.notify_one();
-      return;
-    }
-  }
-  set_error_detail("the store is closing");
-  if (done) done(make_error_code(errc::closed));
+  writer_->submit(std::move(req), std::move(done));
 }
 
 result<std::vector<events::envelope>> rocksdb_event_store::read_all(log_position from,
                                                                     std::size_t max) {
-  std::vector<events::envelope> out;
-  auto head = impl_->head.load();
-  auto start = std::max<std::uint64_t>(from(), 1);
-  if (start > head || max == 0) return out;
-  auto upper_key = be64(head + 1);
-  rocksdb::Slice upper{upper_key};
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->db->NewIterator(ro, impl_->db->cf[cf_log])};
-  out.reserve(std::min<std::size_t>(max, head - start + 1));
-  std::uint64_t expect = start;
-  for (it->Seek(be64(start)); it->Valid() && out.size() < max; it->Next()) {
-    auto pos = read_be64(it->key().ToStringView());
-    auto rec = decode_record(it->value().ToStringView());
-    if (!rec) {
-      set_error_detail(fmt::format("record at position {}: {}", pos, error_detail()));
-      return rec.error();
-    }
-    if (pos != expect || rec.value().position() != pos) {
-      set_error_detail(
-          fmt::format("the log has a gap or a misplaced record at position {}", expect));
-      return make_error_code(errc::corruption);
-    }
-    ++expect;
-    out.push_back(std::move(rec).value());
-  }
-  if (!it->status().ok()) return to_error(it->status(), "reading the log");
-  return out;
+  return log_->read_all(from(), max);
 }
 
 result<std::vector<events::envelope>>
 rocksdb_event_store::read_stream(std::string_view stream, stream_version from, std::size_t max) {
   std::vector<events::envelope> out;
-  std::string lower = index_key(stream, std::max<std::uint64_t>(from(), 1));
-  std::string upper_key{stream};
-  upper_key.push_back('\x01');
-  rocksdb::Slice upper{upper_key};
+  OTA_TRYV(validate_stream_name(stream));
+  const auto head = log_->head();
+  std::string lower, upper{stream};
+  stream_index_key(lower, stream, std::max<std::uint64_t>(from(), 1));
+  upper.push_back('\x01');
+  rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it{
-      impl_->db->db->NewIterator(ro, impl_->db->cf[cf_stream_index])};
-  std::vector<std::string> keys;
-  auto head = impl_->head.load();
-  for (it->Seek(lower); it->Valid() && keys.size() < max; it->Next()) {
-    auto pos = read_be64(it->value().ToStringView());
-    if (pos > head) break; // committed but not yet published
-    keys.push_back(be64(pos));
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator(ro, (*db_)[cf_stream_index])};
+  std::vector<std::uint64_t> versions, positions;
+  for (it->Seek(lower); it->Valid() && positions.size() < max; it->Next()) {
+    const auto k = it->key();
+    const auto v = it->value();
+    if (k.size() != stream.size() + 9 || v.size() != 8)
+      return fail(errc::corruption, fmt::format("a malformed index entry of stream {}", stream));
+    const auto pos = read_be64(v.data());
+    if (pos > head) break; // written by a group that is not published yet
+    versions.push_back(read_be64(k.data() + stream.size() + 1));
+    positions.push_back(pos);
   }
   if (!it->status().ok()) return to_error(it->status(), "reading the stream index");
-  if (keys.empty()) return out;
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<std::string> values;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), impl_->db->cf[cf_log]);
-  auto statuses = impl_->db->db->MultiGet(rocksdb::ReadOptions{}, cfs, slices, &values);
-  out.reserve(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto pos = read_be64(keys[i]);
-    if (!statuses[i].ok()) {
-      auto ec = to_error(statuses[i], fmt::format("reading position {} of {}", pos, stream));
-      if (statuses[i].IsNotFound()) {
-        set_error_detail(
-            fmt::format("the stream index of {} names position {}, which is missing", stream, pos));
-        return make_error_code(errc::corruption);
-      }
-      return ec;
-    }
-    auto rec = decode_record(values[i]);
-    if (!rec) {
-      set_error_detail(fmt::format("record at position {}: {}", pos, error_detail()));
-      return rec.error();
-    }
-    out.push_back(std::move(rec).value());
+  if (positions.empty()) return out;
+
+  std::vector<std::string> keys(positions.size());
+  std::vector<rocksdb::Slice> slices(positions.size());
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    keys[i] = be64(positions[i]);
+    slices[i] = keys[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(positions.size());
+  std::vector<rocksdb::Status> statuses(positions.size());
+  db_->db->MultiGet(rocksdb::ReadOptions{}, (*db_)[cf_log], slices.size(), slices.data(),
+                    values.data(), statuses.data(), /*sorted_input=*/true);
+  out.reserve(positions.size());
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    const auto pos = positions[i];
+    if (statuses[i].IsNotFound())
+      return fail(errc::corruption,
+                  fmt::format("the index of {} names position {}, which is missing", stream, pos));
+    if (!statuses[i].ok())
+      return to_error(statuses[i], fmt::format("reading position {} of {}", pos, stream));
+    auto& e = out.emplace_back();
+    if (auto r = decode_record(values[i].ToStringView(), e); !r)
+      return fail(errc::corruption, fmt::format("record at position {}: {}", pos, error_detail()));
+    if (e.position() != pos || e.stream != stream || e.version() != versions[i])
+      return fail(errc::corruption,
+                  fmt::format("record at position {}: the index of {} says version {}, the "
+                              "record says {} version {}",
+                              pos, stream, versions[i], e.stream, e.version()));
   }
   return out;
 }
 
 log_position rocksdb_event_store::head() const {
-  return log_position{impl_->head.load()};
+  return log_position{log_->head()};
 }
 
 result<stream_version> rocksdb_event_store::stream_head(std::string_view stream) {
-  std::string value;
-  auto s = impl_->db->db->Get(rocksdb::ReadOptions{}, impl_->db->cf[cf_streams], stream, &value);
+  OTA_TRYV(validate_stream_name(stream));
+  rocksdb::PinnableSlice value;
+  auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_streams], stream, &value);
   if (s.IsNotFound()) return stream_version{0};
-  if (!s.ok()) return to_error(s, "reading a stream head");
-  return stream_version{read_be64(value)};
+  if (!s.ok()) return to_error(s, fmt::format("reading the head of {}", stream));
+  if (value.size() != 8)
+    return fail(errc::corruption, fmt::format("the head of {} has {} bytes", stream, value.size()));
+  return stream_version{read_be64(value.data())};
 }
 
 std::unique_ptr<subscription> rocksdb_event_store::subscribe(log_position after,
                                                              subscription_handler handler) {
-  auto sub = std::make_unique<rocksdb_subscription>(this, impl_.get(), after, std::move(handler));
-  std::lock_guard lock{impl_->subs_mtx};
-  impl_->subs.push_back(sub.get());
-  return sub;
+  auto st = std::make_shared<sub_state>();
+  st->log = log_;
+  st->handler = std::move(handler);
+  st->page = db_->opts.subscription_page;
+  st->pos.store(after());
+  return std::make_unique<rocksdb_subscription>(std::move(st));
 }
 
+// Snapshot value: format (1), CRC32C LE of the rest, be64 version, be16
+// schema, data.
 result<void> rocksdb_event_store::save_snapshot(std::string_view stream, const snapshot& s) {
-  std::string value = be64(s.version());
-  value.push_back(static_cast<char>(s.schema & 0xFF));
-  value.push_back(static_cast<char>(s.schema >> 8));
+  OTA_TRYV(validate_stream_name(stream));
+  std::string value(5 + 8 + 2, '\0');
+  value[0] = 1;
+  put_be64(value.data() + 5, s.version());
+  value[13] = static_cast<char>(s.schema >> 8);
+  value[14] = static_cast<char>(s.schema & 0xFF);
   value += s.data;
-  auto crc = base::crc32c(value);
-  std::string stored(4, '\0');
-  for (int i = 0; i < 4; ++i)
-    stored[static_cast<std::size_t>(i)] = static_cast<char>(crc >> (8 * i));
-  stored += value;
+  const auto crc = base::crc32c(std::string_view{value}.substr(5));
+  for (std::size_t i = 0; i < 4; ++i)
+    value[1 + i] = static_cast<char>(crc >> (8 * i));
   rocksdb::WriteOptions wo;
-  wo.sync = impl_->opts.sync;
-  auto st = impl_->db->db->Put(wo, impl_->db->cf[cf_snapshots], stream, stored);
-  if (!st.ok()) return to_error(st, "writing a snapshot");
+  wo.sync = db_->opts.sync;
+  auto st = db_->db->Put(wo, (*db_)[cf_snapshots], stream, value);
+  if (!st.ok()) return to_error(st, fmt::format("writing the snapshot of {}", stream));
   return ok();
 }
 
 result<std::optional<snapshot>> rocksdb_event_store::load_snapshot(std::string_view stream) {
+  OTA_TRYV(validate_stream_name(stream));
   std::string value;
-  auto st = impl_->db->db->Get(rocksdb::ReadOptions{}, impl_->db->cf[cf_snapshots], stream, &value);
+  auto st = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_snapshots], stream, &value);
   if (st.IsNotFound()) return std::optional<snapshot>{};
-  if (!st.ok()) return to_error(st, "reading a snapshot");
-  if (value.size() < 14) {
-    set_error_detail(fmt::format("the snapshot of {} is truncated", stream));
-    return make_error_code(errc::corruption);
-  }
+  if (!st.ok()) return to_error(st, fmt::format("reading the snapshot of {}", stream));
+  if (value.size() < 15 || value[0] != 1)
+    return fail(errc::corruption, fmt::format("the snapshot of {} is malformed", stream));
   std::uint32_t crc = 0;
-  for (int i = 0; i < 4; ++i)
-    crc |=
-        static_cast<std::uint32_t>(static_cast<unsigned char>(value[static_cast<std::size_t>(i)]))
-        << (8 * i);
-  std::string_view body{value.data() + 4, value.size() - 4};
-  if (base::crc32c(body) != crc) {
-    set_error_detail(fmt::format("the snapshot of {} failed its CRC32C check", stream));
-    return make_error_code(errc::corruption);
-  }
+  for (std::size_t i = 0; i < 4; ++i)
+    crc |= static_cast<std::uint32_t>(static_cast<unsigned char>(value[1 + i])) << (8 * i);
+  if (base::crc32c(std::string_view{value}.substr(5)) != crc)
+    return fail(errc::corruption,
+                fmt::format("the snapshot of {} failed its CRC32C check", stream));
   snapshot s;
-  s.version = stream_version{read_be64(body.substr(0, 8))};
-  s.schema = static_cast<std::uint16_t>(static_cast<unsigned char>(body[8]) |
-                                        (static_cast<unsigned char>(body[9]) << 8));
-  s.data = std::string{body.substr(10)};
+  s.version = stream_version{read_be64(value.data() + 5)};
+  s.schema = static_cast<std::uint16_t>((static_cast<unsigned char>(value[13]) << 8) |
+                                        static_cast<unsigned char>(value[14]));
+  s.data = value.substr(15);
   return std::optional<snapshot>{std::move(s)};
 }
 
 result<void> rocksdb_event_store::save_checkpoint(std::string_view name, log_position p) {
+  if (name.empty()) return fail(errc::invalid_argument, "the checkpoint name is empty");
+  char value[8];
+  put_be64(value, p());
   rocksdb::WriteOptions wo;
-  wo.sync = impl_->opts.sync;
-  auto st = impl_->db->db->Put(wo, impl_->db->cf[cf_checkpoints], name, be64(p()));
-  if (!st.ok()) return to_error(st, "writing a checkpoint");
+  wo.sync = db_->opts.sync;
+  auto st = db_->db->Put(wo, (*db_)[cf_checkpoints], name, rocksdb::Slice{value, 8});
+  if (!st.ok()) return to_error(st, fmt::format("writing checkpoint {}", name));
   return ok();
 }
 
 result<log_position> rocksdb_event_store::load_checkpoint(std::string_view name) {
-  std::string value;
-  auto st = impl_->db->db->Get(rocksdb::ReadOptions{}, impl_->db->cf[cf_checkpoints], name, &value);
+  rocksdb::PinnableSlice value;
+  auto st = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_checkpoints], name, &value);
   if (st.IsNotFound()) return log_position{0};
-  if (!st.ok()) return to_error(st, "reading a checkpoint");
-  return log_position{read_be64(value)};
+  if (!st.ok()) return to_error(st, fmt::format("reading checkpoint {}", name));
+  if (value.size() != 8)
+    return fail(errc::corruption, fmt::format("checkpoint {} has {} bytes", name, value.size()));
+  return log_position{read_be64(value.data())};
 }
 
 } // namespace otaledger::storage::internal

@@ -1,14 +1,33 @@
+// The RocksDB event store (storage/event_store.hpp has the contract,
+// docs/storage.md the layout and the group commit).
+//
+// Threads: one writer thread per store owns every write to the log, the
+// stream heads, the stream index and the command ids; it takes all queued
+// appends, checks them in order against its in-memory stream heads, writes the
+// accepted ones in one WriteBatch (synced in durable mode) and only then
+// publishes the new head to readers and subscriptions. Readers go straight to
+// RocksDB, bounded by the published head. Each subscription has its own thread.
 #pragma once
 
 #include "storage/event_store.hpp"
 #include "storage/internal/rocks.hpp"
-#include "storage/options.hpp"
+
+#include <memory>
 
 namespace otaledger::storage::internal {
 
+/// The published end of the log, shared by the store and its subscriptions
+/// (which may outlive the store).
+class log_state;
+class append_writer;
+
 class rocksdb_event_store final : public event_store {
 public:
-  rocksdb_event_store(std::shared_ptr<rocks> db, const options& opts);
+  /// Recovers the head position from the last key of `log` (no scan) and
+  /// starts the writer thread.
+  static result<std::unique_ptr<rocksdb_event_store>> open(std::shared_ptr<rocks> db);
+  /// Drains the write queue (every queued append completes), stops the
+  /// writer and ends subscriptions' delivery.
   ~rocksdb_event_store() override;
 
   result<append_result> append(append_request req) override;
@@ -25,10 +44,12 @@ public:
   result<void> save_checkpoint(std::string_view name, log_position p) override;
   result<log_position> load_checkpoint(std::string_view name) override;
 
-  struct impl;
-
 private:
-  std::unique_ptr<impl> impl_;
+  rocksdb_event_store(std::shared_ptr<rocks> db, std::uint64_t head);
+
+  std::shared_ptr<rocks> db_;
+  std::shared_ptr<log_state> log_;
+  std::unique_ptr<append_writer> writer_;
 };
 
 } // namespace otaledger::storage::internal

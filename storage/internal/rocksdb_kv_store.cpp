@@ -1,90 +1,152 @@
 #include "storage/internal/rocksdb_kv_store.hpp"
 
-#include "storage/internal/record.hpp"
+#include "storage/internal/append_core.hpp"
+#include "storage/record.hpp"
 
 #include <rocksdb/write_batch.h>
+
+#include <fmt/format.h>
 
 namespace otaledger::storage::internal {
 namespace {
 
 std::string view_key(std::string_view space, std::string_view key) {
-  std::string k{space};
+  std::string k;
+  k.reserve(space.size() + 1 + key.size());
+  k.append(space);
   k.push_back('\0');
   k.append(key);
   return k;
 }
 
+/// The smallest key greater than every key starting with `prefix` ("" when
+/// there is none, i.e. the prefix is all 0xFF bytes).
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF)
+    prefix.pop_back();
+  if (!prefix.empty())
+    prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
 } // namespace
+
+result<void> validate_space(std::string_view space) {
+  if (space.empty()) return fail(errc::invalid_argument, "a view space name is empty");
+  if (space.find('\0') != std::string_view::npos)
+    return fail(errc::invalid_argument, "a view space name contains a NUL byte");
+  return ok();
+}
+
+result<void> validate(const write_batch& batch) {
+  for (const auto& op : batch.ops()) {
+    if (op.kind == write_batch::op_kind::checkpoint) {
+      if (op.space.empty()) return fail(errc::invalid_argument, "a checkpoint name is empty");
+      continue;
+    }
+    OTA_TRYV(validate_space(op.space));
+    if (op.kind != write_batch::op_kind::erase_space && op.key.empty())
+      return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", op.space));
+  }
+  return ok();
+}
 
 result<std::optional<std::string>> rocksdb_kv_store::get(std::string_view space,
                                                          std::string_view key) {
+  OTA_TRYV(validate_space(space));
   std::string value;
-  auto s = db_->db->Get(rocksdb::ReadOptions{}, db_->cf[cf_views], view_key(space, key), &value);
+  auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_views], view_key(space, key), &value);
   if (s.IsNotFound()) return std::optional<std::string>{};
-  if (!s.ok()) return to_error(s, "reading a view");
+  if (!s.ok()) return to_error(s, fmt::format("reading view space {}", space));
   return std::optional<std::string>{std::move(value)};
 }
 
-result<std::vector<std::pair<std::string, std::string>>>
-rocksdb_kv_store::scan(std::string_view space, std::string_view prefix, std::string_view after,
-                       std::size_t limit) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto base = view_key(space, prefix);
-  // Upper bound: the prefix with its last byte incremented (past every key
-  // that starts with it); an all-0xFF prefix is bounded by the space's end.
-  std::string upper_key = base;
-  while (!upper_key.empty() && static_cast<unsigned char>(upper_key.back()) == 0xFF)
-    upper_key.pop_back();
-  if (upper_key.size() <= space.size()) {
-    upper_key = std::string{space};
-    upper_key.push_back('\x01');
-  } else {
-    upper_key.back() = static_cast<char>(static_cast<unsigned char>(upper_key.back()) + 1);
+result<scan_page> rocksdb_kv_store::scan(std::string_view space, const scan_range& range,
+                                         std::size_t limit) {
+  OTA_TRYV(validate_space(space));
+  scan_page page;
+  // Upper bound: the smallest of the space's end, the prefix's end and `before`.
+  std::string upper{space};
+  upper.push_back('\x01');
+  if (!range.prefix.empty()) {
+    auto end = prefix_end(view_key(space, range.prefix));
+    if (end < upper) upper = std::move(end);
   }
-  rocksdb::Slice upper{upper_key};
+  if (!range.before.empty()) {
+    auto before = view_key(space, range.before);
+    if (before < upper) upper = std::move(before);
+  }
+  std::string start = view_key(space, range.prefix);
+  const bool resume = !range.after.empty();
+  if (resume) {
+    auto after = view_key(space, range.after);
+    if (after >= start) start = std::move(after);
+  }
+  rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator(ro, db_->cf[cf_views])};
-  std::string start = after.empty() ? base : view_key(space, after);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator(ro, (*db_)[cf_views])};
   it->Seek(start);
-  if (!after.empty() && it->Valid() && it->key().ToStringView() == start) it->Next();
-  for (; it->Valid() && out.size() < limit; it->Next()) {
+  const auto strip = space.size() + 1;
+  for (; it->Valid(); it->Next()) {
     auto k = it->key().ToStringView();
-    out.emplace_back(std::string{k.substr(space.size() + 1)},
-                     std::string{it->value().ToStringView()});
+    if (resume && k.substr(strip) <= range.after) continue;
+    if (page.rows.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.rows.emplace_back(std::string{k.substr(strip)}, std::string{it->value().ToStringView()});
   }
-  if (!it->status().ok()) return to_error(it->status(), "scanning a view");
-  return out;
+  if (!it->status().ok())
+    return to_error(it->status(), fmt::format("scanning view space {}", space));
+  return page;
 }
 
-result<void> rocksdb_kv_store::commit(const kv_batch& batch, bool sync) {
+result<void> rocksdb_kv_store::write(const write_batch& batch, write_mode mode) {
+  OTA_TRYV(validate(batch));
+  if (batch.empty()) return ok();
   rocksdb::WriteBatch wb;
-  for (auto& op : batch.ops()) {
+  for (const auto& op : batch.ops()) {
+    rocksdb::Status s;
     switch (op.kind) {
-    case kv_batch::op_kind::put:
-      wb.Put(db_->cf[cf_views], view_key(op.space, op.key), op.value);
+    case write_batch::op_kind::put:
+      s = wb.Put((*db_)[cf_views], view_key(op.space, op.key), op.value);
       break;
-    case kv_batch::op_kind::erase:
-      wb.Delete(db_->cf[cf_views], view_key(op.space, op.key));
+    case write_batch::op_kind::erase:
+      s = wb.Delete((*db_)[cf_views], view_key(op.space, op.key));
       break;
-    case kv_batch::op_kind::erase_space: {
-      std::string from{op.space};
+    case write_batch::op_kind::erase_space: {
+      std::string from{op.space}, to{op.space};
       from.push_back('\0');
-      std::string to{op.space};
       to.push_back('\x01');
-      wb.DeleteRange(db_->cf[cf_views], from, to);
+      s = wb.DeleteRange((*db_)[cf_views], from, to);
       break;
     }
-    case kv_batch::op_kind::checkpoint:
-      wb.Put(db_->cf[cf_checkpoints], op.space, be64(std::stoull(op.value)));
+    case write_batch::op_kind::checkpoint: {
+      char value[8];
+      put_be64(value, op.position());
+      s = wb.Put((*db_)[cf_checkpoints], op.space, rocksdb::Slice{value, 8});
       break;
     }
+    }
+    if (!s.ok()) return to_error(s, "building a view batch");
   }
   rocksdb::WriteOptions wo;
-  wo.sync = sync && db_->sync;
+  // The unsynced store mode (tests, benchmarks) turns every sync off.
+  wo.sync = mode == write_mode::sync && db_->opts.sync;
   auto s = db_->db->Write(wo, &wb);
   if (!s.ok()) return to_error(s, "writing a view batch");
   return ok();
+}
+
+result<log_position> rocksdb_kv_store::load_checkpoint(std::string_view name) {
+  rocksdb::PinnableSlice value;
+  auto st = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_checkpoints], name, &value);
+  if (st.IsNotFound()) return log_position{0};
+  if (!st.ok()) return to_error(st, fmt::format("reading checkpoint {}", name));
+  if (value.size() != 8)
+    return fail(errc::corruption, fmt::format("checkpoint {} has {} bytes", name, value.size()));
+  return log_position{read_be64(value.data())};
 }
 
 } // namespace otaledger::storage::internal

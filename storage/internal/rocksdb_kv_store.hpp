@@ -1,3 +1,6 @@
+// kv_store over the `views` column family: key = space NUL key, so a space is
+// one contiguous, bytewise-ordered key range ("space\x01" bounds it).
+// Checkpoints go to `checkpoints`, the same column family the event store uses.
 #pragma once
 
 #include "storage/internal/rocks.hpp"
@@ -9,14 +12,17 @@ class rocksdb_kv_store final : public kv_store {
 public:
   explicit rocksdb_kv_store(std::shared_ptr<rocks> db) : db_(std::move(db)) {}
   result<std::optional<std::string>> get(std::string_view space, std::string_view key) override;
-  result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view space,
-                                                                std::string_view prefix,
-                                                                std::string_view after,
-                                                                std::size_t limit) override;
-  result<void> commit(const kv_batch& batch, bool sync) override;
+  result<scan_page> scan(std::string_view space, const scan_range& range,
+                         std::size_t limit) override;
+  result<void> write(const write_batch& batch, write_mode mode) override;
+  result<log_position> load_checkpoint(std::string_view name) override;
 
 private:
   std::shared_ptr<rocks> db_;
 };
+
+/// Checks a batch's names and keys (shared with the in-memory kv store).
+result<void> validate(const write_batch& batch);
+result<void> validate_space(std::string_view space);
 
 } // namespace otaledger::storage::internal

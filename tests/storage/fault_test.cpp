@@ -1,53 +1,92 @@
-// Crash and corruption: the failures the store must survive or report.
+// Crash and corruption: what the store must survive, and what it must report.
 #include <boost/test/unit_test.hpp>
 
-#include "storage/errc.hpp"
 #include "storage/internal/rocks.hpp"
+#include "storage/record.hpp"
 #include "tests/storage/store_fixture.hpp"
 
-#include <rocksdb/db.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <csignal>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sstream>
 
 using namespace otaledger;
 using namespace otaledger::storage;
 using otaledger::testing::make_append;
+using otaledger::testing::rocks_env;
 
 namespace {
 
-constexpr std::size_t events_per_command = 3;
+struct ack {
+  std::uint64_t first, last;
+  std::string command;
+};
 
-// The child: appends commands of three events from four threads and reports
-// each acknowledgement ("<command id>\n") on the pipe, until it is killed.
-[[noreturn]] void run_child(const std::string& dir, int round, int fd) {
-  options o;
-  o.path = dir;
-  auto db = open_database(o);
-  if (!db) _exit(3);
-  auto& store = *db.value().events;
-  std::mutex pipe_mtx;
-  std::vector<std::thread> ts;
-  for (int t = 0; t < 4; ++t)
-    ts.emplace_back([&, t] {
-      for (int i = 0;; ++i) {
-        auto cmd = "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" + std::to_string(i);
-        auto r = store.append(make_append("s-" + std::to_string((t + i) % 5),
-                                          expected_version::any(), events_per_command, cmd));
-        if (!r) _exit(4);
-        auto line = cmd + "\n";
-        std::lock_guard lock{pipe_mtx};
-        if (::write(fd, line.data(), line.size()) < 0) _exit(5);
-      }
-    });
-  for (auto& t : ts)
-    t.join();
-  _exit(0);
+/// Runs storage_crash_child on `dir`, reads `want` acknowledgements, kills it
+/// with SIGKILL, and returns every acknowledgement it wrote before dying.
+std::vector<ack> run_and_kill(const std::string& dir, int round, std::size_t want) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const std::string round_text = std::to_string(round);
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::dup2(fds[1], 1);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl(STORAGE_CRASH_CHILD, STORAGE_CRASH_CHILD, dir.c_str(), round_text.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  FILE* in = ::fdopen(fds[0], "r");
+  BOOST_REQUIRE(in);
+  std::vector<ack> acks;
+  auto read_one = [&] {
+    char line[256];
+    if (!std::fgets(line, sizeof line, in)) return false;
+    std::istringstream ss{line};
+    ack a;
+    ss >> a.first >> a.last >> a.command;
+    acks.push_back(a);
+    return true;
+  };
+  while (acks.size() < want && read_one()) {
+  }
+  ::kill(pid, SIGKILL);
+  // Lines already in the pipe were written after append() returned: they count.
+  while (read_one()) {
+  }
+  std::fclose(in);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST_REQUIRE(WIFSIGNALED(status), "round " << round
+                                                   << ": the child exited by itself with status "
+                                                   << WEXITSTATUS(status));
+  return acks;
+}
+
+/// Flips one byte of a value in `cf` behind the store's back.
+void corrupt_value(const options& opts, internal::cf_id cf, const std::string& key,
+                   std::size_t from_end) {
+  auto raw = internal::open_rocks(opts);
+  BOOST_REQUIRE(raw);
+  auto& db = *raw.value();
+  std::string value;
+  BOOST_REQUIRE(db.db->Get({}, db[cf], key, &value).ok());
+  BOOST_REQUIRE(value.size() > from_end);
+  value[value.size() - 1 - from_end] ^= 0x20;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  BOOST_REQUIRE(db.db->Put(wo, db[cf], key, value).ok());
 }
 
 } // namespace
@@ -55,65 +94,72 @@ constexpr std::size_t events_per_command = 3;
 BOOST_AUTO_TEST_SUITE(crash_recovery)
 
 BOOST_AUTO_TEST_CASE(
-    sigkill_at_random_instants_loses_no_acknowledged_append_and_leaves_no_half_command) {
-  auto dir = otaledger::testing::temp_dir("crash");
-  std::mt19937 rng{12345};
-  std::set<std::string> acknowledged;
-  for (int round = 0; round < 20; ++round) {
-    int fds[2];
-    BOOST_REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    BOOST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_child(dir, round, fds[1]);
-    }
-    ::close(fds[1]);
-    // Read a random number of acknowledgements (0 to 400), then kill.
-    auto want = rng() % 401;
-    FILE* in = ::fdopen(fds[0], "r");
-    char line[128];
-    std::size_t got = 0;
-    while (got < want && std::fgets(line, sizeof line, in)) {
-      std::string s{line};
-      if (!s.empty() && s.back() == '\n') s.pop_back();
-      acknowledged.insert(s);
-      ++got;
-    }
-    ::kill(pid, SIGKILL);
-    // Acknowledgements already in the pipe were given before the kill: they count.
-    while (std::fgets(line, sizeof line, in)) {
-      std::string s{line};
-      if (!s.empty() && s.back() == '\n') {
-        s.pop_back();
-        acknowledged.insert(s);
-      }
-    }
-    std::fclose(in);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    BOOST_TEST_REQUIRE(WIFSIGNALED(status), "round " << round << ": the child ended by itself");
+    sigkill_at_random_instants_loses_no_acknowledged_append_and_leaves_no_gap_or_half_command) {
+  const auto dir = otaledger::testing::temp_dir("crash");
+  options o;
+  o.path = dir;
+  std::mt19937 rng{20261123};
+  std::vector<ack> acknowledged;
+  const auto started = std::chrono::steady_clock::now();
+  constexpr int rounds = 20;
+  for (int round = 0; round < rounds; ++round) {
+    // Every fifth round dies early (possibly while opening or recovering).
+    const std::size_t want = round % 5 == 4 ? rng() % 3 : 20 + rng() % 400;
+    auto acks = run_and_kill(dir, round, want);
+    acknowledged.insert(acknowledged.end(), acks.begin(), acks.end());
 
-    options o;
-    o.path = dir;
-    auto db = open_database(o);
-    BOOST_REQUIRE_MESSAGE(db, "reopen after round " << round << ": " << error_detail());
-    auto all = db.value().events->read_all(log_position{1}, 100'000'000);
+    auto store = open_event_store(o);
+    BOOST_REQUIRE_MESSAGE(store, "reopen after round " << round << ": " << error_detail());
+    auto& s = *store.value();
+    auto all = s.read_all(log_position{1}, 10'000'000);
     BOOST_REQUIRE_MESSAGE(all, "read after round " << round << ": " << error_detail());
-    std::map<std::string, std::size_t> per_command;
+    const auto& log = all.value();
+    BOOST_TEST_REQUIRE(log.size() == s.head()());
+
+    // Gapless positions, dense versions, whole commands.
     std::map<std::string, std::uint64_t> versions;
-    for (std::size_t i = 0; i < all.value().size(); ++i) {
-      auto& e = all.value()[i];
-      BOOST_TEST_REQUIRE(e.position() == i + 1, "gap at " << i + 1);
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> commands; // first, count
+    for (std::size_t i = 0; i < log.size(); ++i) {
+      const auto& e = log[i];
+      BOOST_TEST_REQUIRE(e.position() == i + 1);
       BOOST_TEST_REQUIRE(e.version() == ++versions[e.stream], "version gap in " << e.stream);
-      ++per_command[e.meta.command];
+      auto [it, fresh] = commands.try_emplace(e.meta.command, e.position(), 0);
+      BOOST_TEST_REQUIRE(it->second.first + it->second.second == e.position(),
+                         "command " << e.meta.command << " is not contiguous");
+      ++it->second.second;
     }
-    for (auto& [cmd, n] : per_command)
-      BOOST_TEST_REQUIRE(n == events_per_command, "command " << cmd << " is half-written");
-    for (auto& cmd : acknowledged)
-      BOOST_TEST_REQUIRE(per_command.count(cmd) == 1u, "acknowledged " << cmd << " is lost");
+    for (const auto& [cmd, where] : commands) {
+      const auto n = std::stoull(cmd.substr(cmd.rfind("-n") + 2));
+      BOOST_TEST_REQUIRE(where.second == n, "command " << cmd << " is half-written");
+    }
+    for (const auto& [stream, v] : versions)
+      BOOST_TEST_REQUIRE(s.stream_head(stream).value()() == v, "head of " << stream);
+    // Every acknowledged append is there, where its acknowledgement said.
+    for (const auto& a : acknowledged) {
+      BOOST_TEST_REQUIRE(a.last <= log.size(), "acknowledged " << a.command << " is lost");
+      for (auto p = a.first; p <= a.last; ++p)
+        BOOST_TEST_REQUIRE(log[p - 1].meta.command == a.command,
+                           "position " << p << " is not " << a.command);
+      BOOST_TEST_REQUIRE(commands.at(a.command).first == a.first);
+    }
+    // Command ids survive the crash: a retry is a duplicate.
+    if (!acks.empty()) {
+      const auto& a = acks.back();
+      append_request retry = make_append("elsewhere", expected_version::any(), 1, a.command);
+      auto r = s.append(retry);
+      BOOST_REQUIRE(r);
+      BOOST_TEST_REQUIRE(r.value().duplicate);
+      BOOST_TEST_REQUIRE(r.value().first() == a.first);
+      BOOST_TEST_REQUIRE(r.value().last() == a.last);
+    }
   }
-  BOOST_TEST(acknowledged.size() > 100u);
+  BOOST_TEST_MESSAGE("crash test: " << acknowledged.size() << " acknowledged appends in " << rounds
+                                    << " rounds, "
+                                    << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count()
+                                    << " ms");
+  BOOST_TEST(acknowledged.size() > 1000u);
   std::filesystem::remove_all(dir);
 }
 
@@ -122,39 +168,94 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(corruption)
 
 BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_record_is_reported_with_its_position) {
-  otaledger::testing::store_fixture f;
+  rocks_env env;
   for (int i = 0; i < 10; ++i)
-    BOOST_REQUIRE(f.store().append(make_append("t", expected_version::any())));
-  f.db = {};
-  {
-    // Flip one byte of the record at position 6, behind the store's back.
-    rocksdb::DBOptions dbo;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto* n : internal::cf_names)
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
-    std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    rocksdb::DB* raw = nullptr;
-    BOOST_REQUIRE(rocksdb::DB::Open(dbo, f.dir + "/db", cfs, &hs, &raw).ok());
-    std::string key(8, '\0');
-    key[7] = 6;
-    std::string value;
-    BOOST_REQUIRE(raw->Get({}, hs[internal::cf_log], key, &value).ok());
-    value[value.size() - 3] ^= 0x20;
-    BOOST_REQUIRE(raw->Put({}, hs[internal::cf_log], key, value).ok());
-    for (auto* h : hs)
-      BOOST_REQUIRE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
-  f.open();
-  auto head = f.store().read_all(log_position{1}, 5);
-  BOOST_REQUIRE(head); // positions before the damage still read
-  auto r = f.store().read_all(log_position{1}, 100);
+    BOOST_REQUIRE(env.store().append(make_append("t", expected_version::any())));
+  env.close();
+  corrupt_value(env.opts, internal::cf_log, be64(6), 3);
+  env.open();
+
+  auto before = env.store().read_all(log_position{1}, 5);
+  BOOST_REQUIRE(before); // what precedes the damage still reads
+  BOOST_TEST(before.value().size() == 5u);
+  auto r = env.store().read_all(log_position{1}, 100);
   BOOST_REQUIRE(!r);
   BOOST_TEST((r.error() == errc::corruption));
-  BOOST_TEST(error_detail() == "record at position 6: record failed its CRC32C check");
-  auto s = f.store().read_stream("t", stream_version{1}, 100);
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  auto s = env.store().read_stream("t", stream_version{1}, 100);
   BOOST_REQUIRE(!s);
   BOOST_TEST((s.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+
+  // A subscription delivers up to the damage and stops there.
+  otaledger::testing::collector c;
+  auto sub = env.store().subscribe(log_position{0}, c.handler());
+  BOOST_REQUIRE(c.wait_for(5));
+  sub->stop();
+  BOOST_TEST(c.positions().size() == 5u);
+  BOOST_TEST(sub->position()() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_record_is_reported_as_a_gap) {
+  rocks_env env;
+  for (int i = 0; i < 6; ++i)
+    BOOST_REQUIRE(env.store().append(make_append("t", expected_version::any())));
+  env.close();
+  {
+    auto raw = internal::open_rocks(env.opts);
+    BOOST_REQUIRE(raw);
+    BOOST_REQUIRE(raw.value()->db->Delete({}, (*raw.value())[internal::cf_log], be64(4)).ok());
+  }
+  env.open();
+  auto r = env.store().read_all(log_position{1}, 100);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::corruption));
+  BOOST_TEST(error_detail().find("the log has no record at position 4") == 0u);
+  auto s = env.store().read_stream("t", stream_version{1}, 100);
+  BOOST_REQUIRE(!s);
+  BOOST_TEST(error_detail() == "the index of t names position 4, which is missing");
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_snapshot_is_reported_not_returned) {
+  rocks_env env;
+  BOOST_REQUIRE(env.store().save_snapshot("task-1", {stream_version{3}, 1, "state bytes"}));
+  env.close();
+  corrupt_value(env.opts, internal::cf_snapshots, "task-1", 0);
+  env.open();
+  auto r = env.store().load_snapshot("task-1");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "the snapshot of task-1 failed its CRC32C check");
+}
+
+BOOST_AUTO_TEST_CASE(every_single_byte_flip_in_a_record_is_detected) {
+  events::envelope e;
+  e.position = log_position{77};
+  e.stream = "device-42";
+  e.version = stream_version{3};
+  e.id = base::uuid{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  e.type = "device.reported";
+  e.time = base::timestamp{1'700'000'000'123'456};
+  e.meta = {"device:42", "cmd-1", "corr-1", "because"};
+  e.data = "some payload bytes";
+  std::string rec;
+  encode_record(e, rec);
+  events::envelope back;
+  BOOST_REQUIRE(decode_record(rec, back));
+  BOOST_TEST((back == e));
+  for (std::size_t i = 0; i < rec.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit) {
+      auto bad = rec;
+      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+      events::envelope out;
+      auto r = decode_record(bad, out);
+      BOOST_TEST_REQUIRE(!r, "flip of bit " << bit << " of byte " << i << " went unnoticed");
+      BOOST_TEST_REQUIRE((r.error() == errc::corruption));
+    }
+  for (std::size_t n = 0; n < rec.size(); ++n) {
+    events::envelope out;
+    BOOST_TEST_REQUIRE(!decode_record(std::string_view{rec}.substr(0, n), out));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
