@@ -14,9 +14,9 @@
 namespace otaledger::bench {
 
 struct args {
-  std::uint64_t num = 0;   ///< workload size (0: the workload's default)
-  std::uint64_t seed = 42; ///< random seed
-  std::string dir;         ///< scratch directory for this run (removed afterwards)
+  std::uint64_t num = 0;                    ///< workload size (0: the workload's default)
+  std::uint64_t seed = 42;                  ///< random seed
+  std::string dir;                          ///< scratch directory for this run (removed afterwards)
   std::map<std::string, std::string> extra; ///< any other --key=value flag
   /// An extra flag's value, or `fallback`.
   std::string get(const std::string& key, const std::string& fallback = {}) const {

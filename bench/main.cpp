@@ -66,14 +66,20 @@ int main(int argc, char** argv) {
     if (key == "--help" || key == "-h") {
       std::cout << "usage: otaledger_bench --benchmarks=NAME[,NAME...] [--num=N] [--seed=S] "
                    "[--dir=PATH] [--key=value...]\n\nworkloads:\n";
-      for (auto& [n, e] : registry()) std::cout << "  " << n << "\n      " << e.description << "\n";
+      for (auto& [n, e] : registry())
+        std::cout << "  " << n << "\n      " << e.description << "\n";
       return 0;
     }
-    if (key == "--benchmarks") names = val;
-    else if (key == "--num") a.num = std::stoull(val);
-    else if (key == "--seed") a.seed = std::stoull(val);
-    else if (key == "--dir") base_dir = val;
-    else if (key.rfind("--", 0) == 0) a.extra[key.substr(2)] = val;
+    if (key == "--benchmarks")
+      names = val;
+    else if (key == "--num")
+      a.num = std::stoull(val);
+    else if (key == "--seed")
+      a.seed = std::stoull(val);
+    else if (key == "--dir")
+      base_dir = val;
+    else if (key.rfind("--", 0) == 0)
+      a.extra[key.substr(2)] = val;
     else {
       std::cerr << "otaledger_bench: unexpected argument '" << s << "' (see --help)\n";
       return 2;

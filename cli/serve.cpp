@@ -12,7 +12,8 @@
 namespace otaledger::cli {
 namespace {
 
-constexpr const char* serve_help = R"(usage: otaledger serve [--data DIR] [--listen ADDR:PORT] [--unsynced]
+constexpr const char* serve_help =
+    R"(usage: otaledger serve [--data DIR] [--listen ADDR:PORT] [--unsynced]
 
 Opens (or creates) the store in DIR and serves the HTTP API until Ctrl-C.
 
@@ -88,8 +89,8 @@ int serve_main(int argc, char** argv) {
 
   auto routes = std::make_shared<api::router>();
   routes->add("GET", "/healthz", [&store](api::http_request&, api::responder reply) {
-    reply(api::http_response::json(200, "{\"status\":\"ok\",\"log_head\":" +
-                                            std::to_string(store.head()()) + "}"));
+    reply(api::http_response::json(
+        200, "{\"status\":\"ok\",\"log_head\":" + std::to_string(store.head()()) + "}"));
   });
   api::http_server server{http, routes};
   if (auto s = server.start(); !s) return 1;

@@ -20,8 +20,8 @@ using base::timestamp;
 using base::uuid;
 
 /// Limits checked by the codecs and the store; an input over them is refused.
-inline constexpr std::size_t max_stream_name = 200;  ///< bytes of a stream id
-inline constexpr std::size_t max_meta_field = 1024;  ///< principal, command, correlation, reason
+inline constexpr std::size_t max_stream_name = 200; ///< bytes of a stream id
+inline constexpr std::size_t max_meta_field = 1024; ///< principal, command, correlation, reason
 inline constexpr std::size_t max_payload = 1 << 20; ///< bytes of one event's data
 
 /// Metadata that says who caused an event and why (SPEC §3, invariant 6).
@@ -35,15 +35,15 @@ struct event_meta {
 
 /// One stored event.
 struct envelope {
-  log_position position;  ///< global, dense from 1, assigned by the store
-  std::string stream;     ///< e.g. "task-17"
-  stream_version version; ///< dense from 1 within the stream, assigned by the store
-  uuid id;                ///< 128-bit event id
-  std::string type;       ///< e.g. "task.paused"
+  log_position position;    ///< global, dense from 1, assigned by the store
+  std::string stream;       ///< e.g. "task-17"
+  stream_version version;   ///< dense from 1 within the stream, assigned by the store
+  uuid id;                  ///< 128-bit event id
+  std::string type;         ///< e.g. "task.paused"
   std::uint16_t schema = 1; ///< schema version of `data`
-  timestamp time;         ///< when it was recorded (UTC, µs)
-  event_meta meta;        ///< principal, command, correlation, reason
-  std::string data;       ///< the payload, compact binary (events/codec.hpp)
+  timestamp time;           ///< when it was recorded (UTC, µs)
+  event_meta meta;          ///< principal, command, correlation, reason
+  std::string data;         ///< the payload, compact binary (events/codec.hpp)
   bool operator==(const envelope&) const = default;
 };
 
