@@ -41,6 +41,12 @@ struct options {
   /// Default: 10,000.
   std::size_t max_events_per_append = 10'000;
 
+  /// Most bytes one append may carry (its events' data, types and metadata,
+  /// approximately as encoded); more is errc::too_large. Bounds the memory
+  /// and the WriteBatch of one command.
+  /// Default: 64 MiB.
+  std::size_t max_append_bytes = 64u << 20;
+
   /// Group commit: the writer thread closes a commit group (one WriteBatch,
   /// one WAL sync) once the encoded bytes of its appends reach this size.
   /// Larger groups amortise the sync over more appends; the group never

@@ -27,8 +27,18 @@ inline result<void> validate_stream_name(std::string_view stream) {
   return ok();
 }
 
+/// Rough encoded size of a request (for limits and for closing commit groups).
+inline std::size_t estimated_bytes(const append_request& req) {
+  std::size_t n = req.command_id.size() + 32;
+  for (const auto& e : req.events)
+    n += 64 + req.stream.size() + e.type.size() + e.data.size() + e.meta.principal.size() +
+         e.meta.command.size() + e.meta.correlation.size() + e.meta.reason.size();
+  return n;
+}
+
 /// Checks the request's shape (not its expected version).
-inline result<void> validate(const append_request& req, std::size_t max_events) {
+inline result<void> validate(const append_request& req, std::size_t max_events,
+                             std::size_t max_bytes) {
   OTA_TRYV(validate_stream_name(req.stream));
   if (req.events.empty())
     return fail(errc::invalid_argument,
@@ -56,6 +66,10 @@ inline result<void> validate(const append_request& req, std::size_t max_events) 
                     fmt::format("event {} of the append to {} has a metadata field over {} bytes",
                                 i, req.stream, events::max_meta_field));
   }
+  if (const auto bytes = estimated_bytes(req); bytes > max_bytes)
+    return fail(errc::too_large, fmt::format("an append to {} carries about {} bytes; the limit "
+                                             "is {}",
+                                             req.stream, bytes, max_bytes));
   return ok();
 }
 
@@ -70,15 +84,6 @@ inline result<void> check_expected(const append_request& req, std::uint64_t head
               fmt::format("{} is at version {}, the append expected {}", req.stream, head,
                           x.k == expected_version::kind::no_stream ? std::string{"no stream"}
                                                                    : std::to_string(x.version())));
-}
-
-/// Rough encoded size of a request (for closing commit groups by bytes).
-inline std::size_t estimated_bytes(const append_request& req) {
-  std::size_t n = req.command_id.size() + 32;
-  for (const auto& e : req.events)
-    n += 64 + req.stream.size() + e.type.size() + e.data.size() + e.meta.principal.size() +
-         e.meta.command.size() + e.meta.correlation.size() + e.meta.reason.size();
-  return n;
 }
 
 } // namespace otaledger::storage::internal

@@ -19,6 +19,7 @@ namespace otaledger::storage {
 namespace {
 
 constexpr std::size_t max_events_per_append = options{}.max_events_per_append;
+constexpr std::size_t max_append_bytes = options{}.max_append_bytes;
 constexpr std::size_t subscription_page = options{}.subscription_page;
 
 struct memory_state {
@@ -105,7 +106,7 @@ public:
         r.duplicate = true;
         return r;
       }
-    OTA_TRYV(internal::validate(req, max_events_per_append));
+    OTA_TRYV(internal::validate(req, max_events_per_append, max_append_bytes));
     auto& positions = s_->streams[req.stream];
     const std::uint64_t head = positions.size();
     if (auto c = internal::check_expected(req, head); !c) {

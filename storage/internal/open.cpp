@@ -18,6 +18,7 @@ result<void> validate(const options& o) {
   };
   if (o.path.empty()) return bad("path is empty; the store needs a data directory");
   if (o.max_events_per_append == 0) return bad("max_events_per_append must be at least 1");
+  if (o.max_append_bytes == 0) return bad("max_append_bytes must be at least 1");
   if (o.max_batch_bytes < 4096)
     return bad(fmt::format("max_batch_bytes is {}; it must be at least 4096", o.max_batch_bytes));
   if (o.max_batch_appends == 0) return bad("max_batch_appends must be at least 1");

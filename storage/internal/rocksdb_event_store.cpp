@@ -108,8 +108,8 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
   if (n >= 256) {
     // A large page is a replay or a catch-up: read ahead, and keep its blocks
     // out of the block cache, which serves the hot point lookups.
-    ro.readahead_size = 2u << 20;
-    ro.fill_cache = false;
+    ro.readahead_size = std::getenv("RA") ? std::stoul(std::getenv("RA")) : (2u << 20);
+    ro.fill_cache = !std::getenv("NOFILL");
   }
   std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(ro, (*db)[cf_log])};
   out.reserve(out.size() + n);
@@ -317,6 +317,46 @@ private:
     return v;
   }
 
+  /// Adds one accepted append to the group's batch: per event a `log` record
+  /// and a `stream_index` entry, then the stream head and the command id. On
+  /// a failure the batch is rolled back to where it was.
+  result<append_result> encode_append(const append_request& req, std::uint64_t pos,
+                                      std::uint64_t head, std::int64_t now) {
+    batch_.SetSavePoint();
+    const std::uint64_t count = req.events.size();
+    const append_result r{log_position{pos}, log_position{pos + count - 1},
+                          stream_version{head + count}, false};
+    rocksdb::Status s;
+    char pos_key[8];
+    for (std::size_t k = 0; k < count && s.ok(); ++k) {
+      const auto& ne = req.events[k];
+      record_.clear();
+      encode_record(record_view{pos + k, req.stream, head + 1 + k,
+                                ne.id.is_nil() ? base::uuid::random() : ne.id, ne.type, ne.schema,
+                                ne.time.micros == 0 ? now : ne.time.micros, ne.meta.principal,
+                                ne.meta.command, ne.meta.correlation, ne.meta.reason, ne.data},
+                    record_);
+      put_be64(pos_key, pos + k);
+      s = batch_.Put((*db_)[cf_log], rocksdb::Slice{pos_key, 8}, record_);
+      if (!s.ok()) break;
+      stream_index_key(index_key_, req.stream, head + 1 + k);
+      s = batch_.Put((*db_)[cf_stream_index], index_key_, rocksdb::Slice{pos_key, 8});
+    }
+    char version_value[8];
+    put_be64(version_value, r.version());
+    if (s.ok()) s = batch_.Put((*db_)[cf_streams], req.stream, rocksdb::Slice{version_value, 8});
+    if (s.ok() && !req.command_id.empty())
+      s = batch_.Put((*db_)[cf_commands], req.command_id, encode_result(r));
+    if (!s.ok()) {
+      auto ec = to_error(s, fmt::format("adding the append to {} to a commit group", req.stream));
+      // Neither can fail: a save point was set above.
+      batch_.RollbackToSavePoint().PermitUncheckedError();
+      return ec;
+    }
+    batch_.PopSavePoint().PermitUncheckedError();
+    return r;
+  }
+
   void commit_group(std::span<pending> group) {
     const std::size_t n = group.size();
     outcomes_.clear();
@@ -383,7 +423,7 @@ private:
           continue;
         }
       }
-      if (auto v = validate(req, opts_.max_events_per_append); !v) {
+      if (auto v = validate(req, opts_.max_events_per_append, opts_.max_append_bytes); !v) {
         refuse(v.error());
         continue;
       }
@@ -396,36 +436,16 @@ private:
         refuse(c.error());
         continue;
       }
-      const std::uint64_t first_version = current.value() + 1;
-      char pos_key[8];
-      for (std::size_t k = 0; k < req.events.size(); ++k) {
-        const auto& ne = req.events[k];
-        record_.clear();
-        encode_record(record_view{pos + k, req.stream, first_version + k,
-                                  ne.id.is_nil() ? base::uuid::random() : ne.id, ne.type, ne.schema,
-                                  ne.time.micros == 0 ? now : ne.time.micros, ne.meta.principal,
-                                  ne.meta.command, ne.meta.correlation, ne.meta.reason, ne.data},
-                      record_);
-        put_be64(pos_key, pos + k);
-        batch_.Put((*db_)[cf_log], rocksdb::Slice{pos_key, 8}, record_).PermitUncheckedError();
-        stream_index_key(index_key_, req.stream, first_version + k);
-        batch_.Put((*db_)[cf_stream_index], index_key_, rocksdb::Slice{pos_key, 8})
-            .PermitUncheckedError();
+      auto r = encode_append(req, pos, current.value(), now);
+      if (!r) {
+        refuse(r.error());
+        continue;
       }
+      if (!req.command_id.empty()) in_group_.emplace(req.command_id, i);
       const auto count = req.events.size();
-      append_result r{log_position{pos}, log_position{pos + count - 1},
-                      stream_version{current.value() + count}, false};
-      char version_value[8];
-      put_be64(version_value, r.version());
-      batch_.Put((*db_)[cf_streams], req.stream, rocksdb::Slice{version_value, 8})
-          .PermitUncheckedError();
-      if (!req.command_id.empty()) {
-        batch_.Put((*db_)[cf_commands], req.command_id, encode_result(r)).PermitUncheckedError();
-        in_group_.emplace(req.command_id, i);
-      }
-      heads_[req.stream] = r.version();
+      heads_[req.stream] = r.value().version();
       pos += count;
-      out.r = r;
+      out.r = r.value();
       out.appended = true;
     }
 

@@ -201,6 +201,25 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(one_appends_events_are_stored_together_with_their_
   BOOST_TEST((env.store().read_all(log_position{1}, 10).value() == s));
 }
 
+BOOST_AUTO_TEST_CASE(an_append_over_the_byte_limit_is_too_large_and_changes_nothing) {
+  rocks_env env;
+  env.close();
+  env.opts.max_append_bytes = 10'000;
+  env.open();
+  auto req = make_append("t", expected_version::any(), 3, "big");
+  for (auto& e : req.events)
+    e.data.assign(4'000, 'x');
+  auto r = env.store().append(req);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::too_large));
+  BOOST_TEST(error_detail().find("an append to t carries about") == 0u);
+  BOOST_TEST(env.store().head()() == 0u);
+  req.events.pop_back(); // under the limit now, and "big" was not recorded
+  auto ok2 = env.store().append(req);
+  BOOST_REQUIRE(ok2);
+  BOOST_TEST(!ok2.value().duplicate);
+}
+
 BOOST_AUTO_TEST_CASE(events_without_a_time_get_the_configured_clock_time) {
   base::manual_clock clock{base::timestamp{1'700'000'000'000'000}};
   otaledger::testing::rocks_env env;
