@@ -1,0 +1,88 @@
+// The directory of one aggregate kind: finds or spawns the host of a stream
+// and forwards the command to it (the host replies to the original sender).
+//
+// Hosts are monitored: one that crashes is forgotten, and the next command for
+// its stream spawns a fresh host that recovers from the log. A host idle for
+// `runtime_services::idle_timeout` asks to be passivated; the directory forgets
+// it first and then tells it to stop, so every command routed to it before
+// the stop is still handled by it.
+#pragma once
+
+#include "actors/host.hpp"
+
+#include <unordered_map>
+
+namespace otaledger::actors {
+
+template <class Agg> struct directory_state {
+  std::unordered_map<std::string, caf::actor> hosts;
+  std::unordered_map<caf::actor_addr, std::string> streams; ///< live hosts, passivating ones too
+  std::uint64_t spawned = 0;
+  std::uint64_t passivated = 0;
+  static inline const char* name = "aggregate_directory";
+};
+
+using count_atom = caf::atom_constant<caf::atom("count")>;
+
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+/// The live host of `stream`, spawned (and recovering) when there is none.
+template <class Agg>
+caf::actor host_of(caf::stateful_actor<directory_state<Agg>>* self, const runtime_services* svc,
+                   const std::string& stream) {
+  auto& h = self->state.hosts[stream];
+  if (!h) {
+    h = self->template spawn<caf::monitored>(aggregate_host<Agg>, stream,
+                                             caf::actor_cast<caf::actor>(self), svc);
+    self->state.streams.emplace(h.address(), stream);
+    ++self->state.spawned;
+  }
+  return h;
+}
+
+template <class Agg>
+caf::behavior aggregate_directory(caf::stateful_actor<directory_state<Agg>>* self,
+                                  const runtime_services* svc) {
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto s = st.streams.find(dm.source);
+    if (s == st.streams.end()) return;
+    auto h = st.hosts.find(s->second);
+    if (h != st.hosts.end() && h->second.address() == dm.source) st.hosts.erase(h);
+    st.streams.erase(s);
+  });
+  return {
+      [self, svc](command_msg<Agg>& msg) {
+        auto h = host_of(self, svc, msg.stream);
+        return self->delegate(h, std::move(msg));
+      },
+      [self, svc](query_msg& msg) {
+        auto h = host_of(self, svc, msg.stream);
+        return self->delegate(h, std::move(msg));
+      },
+      [self](shutdown_atom) {
+        for (auto& [addr, stream] : self->state.streams) {
+          (void)stream;
+          if (auto h = caf::actor_cast<caf::actor>(addr))
+            self->send_exit(h, caf::exit_reason::user_shutdown);
+        }
+        self->quit();
+      },
+      [self](passivate_msg& m) {
+        auto& hosts = self->state.hosts;
+        auto it = hosts.find(m.stream);
+        if (it == hosts.end()) return;
+        // Only the current host of that stream may be passivated by its request.
+        if (it->second.address() != self->current_sender()) return;
+        self->send(it->second, stop_atom::value);
+        hosts.erase(it);
+        ++self->state.passivated;
+      },
+      [self](count_atom) {
+        return std::vector<std::uint64_t>{self->state.hosts.size(), self->state.spawned,
+                                          self->state.passivated};
+      },
+  };
+}
+
+} // namespace otaledger::actors

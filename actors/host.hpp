@@ -1,0 +1,357 @@
+// The aggregate host: one CAF actor per aggregate instance (task-17, device-42).
+//
+// A command goes: decide -> append (expected version, command id) -> evolve ->
+// reply -> side effects. While an append is in flight, or while the actor
+// recovers its state (snapshot + stream tail, read on the I/O pool, never on
+// CAF's scheduler), further commands wait in order in the actor's queue (Akka's
+// stash). The store's expected-version check is the last line of defence for
+// "one writer per stream": a conflict makes the host reload and retry once.
+//
+// `Agg` adapts a pure domain aggregate:
+//   using state = ...; using command = ...;
+//   static decision decide(const state&, const command&, const command_context&);
+//   static void apply(state&, const events::event&);
+//   static void after(const state&, const std::vector<events::event>&, const runtime_services&);
+#pragma once
+
+#include "actors/io_pool.hpp"
+#include "actors/runtime.hpp"
+#include "base/time.hpp"
+#include "domain/catalog_index.hpp"
+#include "events/catalog.hpp"
+#include "events/event.hpp"
+#include "storage/event_store.hpp"
+
+#include "storage/errc.hpp"
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace otaledger::actors {
+
+/// What a command carries besides its payload.
+struct command_context {
+  base::timestamp now;     ///< the time the command is decided at (from the runtime's clock)
+  events::event_meta meta; ///< who, which command id, correlation, why
+};
+
+/// What `decide` answered: events to append, or a rejection.
+struct decision {
+  std::vector<events::event> events;
+  std::error_code rejected; ///< set: the command is refused and nothing is appended
+  std::string message;      ///< the refusal, naming the state that refused it
+  static decision refuse(std::error_code ec, std::string msg) {
+    decision d;
+    d.rejected = ec;
+    d.message = std::move(msg);
+    return d;
+  }
+};
+
+using command_reply = command_outcome;
+
+/// Services that hosts and the coordinator share; owned by the runtime.
+struct runtime_services {
+  storage::event_store* store = nullptr;
+  const base::clock* clock = nullptr;
+  io_pool* io = nullptr;
+  device_port* port = nullptr;
+  domain::limits limits;
+  std::chrono::milliseconds idle_timeout{60'000}; ///< passivate after this long without a message
+  std::uint64_t snapshot_every = 0;               ///< 0: hosts take no snapshot
+  /// The catalog facts device decisions may read (products for registration):
+  /// an immutable copy the catalog actor replaces after each change.
+  std::function<std::shared_ptr<const domain::catalog_index>()> catalog;
+  mutable std::atomic<std::uint64_t> commands{0};
+  mutable std::atomic<std::uint64_t> rejected{0};
+};
+
+template <class Agg> struct command_msg {
+  std::string stream;
+  typename Agg::command cmd;
+  events::event_meta meta;
+};
+
+template <class Agg> struct recovered_msg {
+  std::shared_ptr<typename Agg::state> state;
+  stream_version version;
+  std::error_code error;
+};
+
+struct appended_msg {
+  result<storage::append_result> outcome = storage::append_result{};
+  std::string detail; ///< storage::error_detail() of a failed append (thread-local on the writer)
+};
+
+struct passivate_msg {
+  std::string stream;
+};
+
+/// Asks a host (through its directory) for its aggregate's current state.
+struct query_msg {
+  std::string stream;
+};
+
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+} // namespace otaledger::actors
+
+template <class Agg>
+struct caf::allowed_unsafe_message_type<otaledger::actors::command_msg<Agg>> : std::true_type {};
+template <class Agg>
+struct caf::allowed_unsafe_message_type<otaledger::actors::recovered_msg<Agg>> : std::true_type {};
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::appended_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::command_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::passivate_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::query_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::aggregate_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::result<otaledger::actors::aggregate_state>)
+
+namespace otaledger::actors {
+
+template <class Agg> struct host_state {
+  std::string stream;
+  typename Agg::state state{};
+  stream_version version{};
+  bool ready = false;
+  bool busy = false;
+  bool retried = false;
+  bool stop_requested = false;
+  struct pending {
+    command_msg<Agg> msg;
+    caf::response_promise promise;
+  };
+  std::vector<pending> queue; ///< usually 0 or 1 long (a deque would cost 600 bytes per actor)
+  std::vector<events::event> in_flight;       ///< decided events waiting for their append
+  std::vector<caf::response_promise> readers; ///< queries waiting for the recovery
+  std::uint64_t since_snapshot = 0;
+  static inline const char* name = "aggregate_host";
+};
+
+/// Loads an aggregate's state: its snapshot when the adapter can read one,
+/// then every later event of its stream. Blocking: runs on the I/O pool.
+template <class Agg>
+recovered_msg<Agg> load_aggregate(storage::event_store& store, const std::string& stream) {
+  recovered_msg<Agg> out;
+  out.state = std::make_shared<typename Agg::state>();
+  stream_version from{1};
+  if constexpr (requires { Agg::read_snapshot(std::declval<const storage::snapshot&>()); }) {
+    auto snap = store.load_snapshot(stream);
+    if (snap && snap.value()) {
+      if (auto st = Agg::read_snapshot(*snap.value())) {
+        *out.state = std::move(*st);
+        out.version = snap.value()->version;
+        from = stream_version{out.version() + 1};
+      }
+    }
+  }
+  for (;;) {
+    auto page = store.read_stream(stream, from, 1024);
+    if (!page) {
+      out.error = page.error();
+      return out;
+    }
+    for (auto& env : page.value()) {
+      auto ev = events::decode(env);
+      if (!ev) {
+        out.error = ev.error();
+        return out;
+      }
+      Agg::apply(*out.state, ev.value());
+      out.version = env.version;
+    }
+    if (page.value().size() < 1024) return out;
+    from = stream_version{out.version() + 1};
+  }
+}
+
+template <class Agg>
+caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::string stream,
+                             caf::actor directory, const runtime_services* svc) {
+  self->state.stream = stream;
+  auto recover = [self, svc] {
+    self->state.ready = false;
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    auto stream = self->state.stream;
+    svc->io->post(
+        [svc, me, stream] { caf::anon_send(me, load_aggregate<Agg>(*svc->store, stream)); });
+  };
+  recover();
+
+  // Processes queued commands until one needs an append (or the queue is empty).
+  auto drain = std::make_shared<std::function<void()>>();
+  *drain = [self, svc, directory, drain] {
+    auto& st = self->state;
+    while (st.ready && !st.busy && !st.queue.empty()) {
+      auto& p = st.queue.front();
+      command_context ctx{svc->clock->now(), p.msg.meta};
+      decision d = Agg::decide(st.state, p.msg.cmd, ctx, *svc);
+      if (d.rejected) {
+        ++svc->rejected;
+        command_reply r;
+        r.error = d.rejected;
+        r.message = std::move(d.message);
+        r.stream = st.stream;
+        r.version = st.version;
+        p.promise.deliver(std::move(r));
+        st.queue.erase(st.queue.begin());
+        continue;
+      }
+      if (d.events.empty()) {
+        command_reply r;
+        r.stream = st.stream;
+        r.version = st.version;
+        p.promise.deliver(std::move(r));
+        st.queue.erase(st.queue.begin());
+        continue;
+      }
+      storage::append_request req;
+      req.stream = st.stream;
+      req.expected = storage::expected_version::at(st.version);
+      req.command_id = p.msg.meta.command;
+      req.events.reserve(d.events.size());
+      for (auto& e : d.events) {
+        storage::new_event ne;
+        ne.type = std::string{events::type_name_of(e)};
+        ne.schema = events::schema_of(e);
+        ne.time = ctx.now;
+        ne.meta = p.msg.meta;
+        ne.data = events::encode_payload(e);
+        req.events.push_back(std::move(ne));
+      }
+      st.in_flight = std::move(d.events);
+      st.busy = true;
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      svc->store->append_async(std::move(req), [me](result<storage::append_result> r) {
+        std::string detail = r ? std::string{} : storage::error_detail();
+        caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
+      });
+    }
+    if (st.ready && !st.busy && st.queue.empty() && st.stop_requested) self->quit();
+  };
+
+  return {
+      [self, drain](command_msg<Agg>& msg) {
+        auto rp = self->make_response_promise();
+        self->state.queue.push_back({std::move(msg), rp});
+        (*drain)();
+        return rp;
+      },
+      [self, drain](recovered_msg<Agg>& r) {
+        auto& st = self->state;
+        if (r.error) {
+          // The stream cannot be read: refuse what waits, and stop; the next
+          // command spawns a fresh host that tries again.
+          for (auto& p : st.queue) {
+            command_reply out;
+            out.error = r.error;
+            out.message = "cannot load " + st.stream;
+            out.stream = st.stream;
+            p.promise.deliver(std::move(out));
+          }
+          st.queue.clear();
+          self->quit(caf::exit_reason::user_shutdown);
+          return;
+        }
+        st.state = std::move(*r.state);
+        st.version = r.version;
+        st.ready = true;
+        for (auto& rp : st.readers)
+          rp.deliver(aggregate_state{st.state});
+        st.readers.clear();
+        (*drain)();
+      },
+      [self, svc, drain, recover](appended_msg& m) {
+        auto& st = self->state;
+        auto& p = st.queue.front();
+        st.busy = false;
+        if (!m.outcome) {
+          auto ec = m.outcome.error();
+          if (ec == storage::errc::wrong_expected_version && !st.retried) {
+            // Another writer got there first: reload and decide again.
+            st.retried = true;
+            st.in_flight.clear();
+            recover();
+            return;
+          }
+          command_reply out;
+          out.error = ec;
+          out.message = fmt::format("the command on {} could not be stored: {}", st.stream,
+                                    m.detail.empty() ? ec.message() : m.detail);
+          out.stream = st.stream;
+          out.version = st.version;
+          p.promise.deliver(std::move(out));
+          st.queue.erase(st.queue.begin());
+          st.retried = false;
+          st.in_flight.clear();
+          if (ec != storage::errc::wrong_expected_version) {
+            (*drain)();
+          } else {
+            recover();
+          }
+          return;
+        }
+        auto appended = m.outcome.value();
+        command_reply reply;
+        reply.stream = st.stream;
+        reply.version = appended.version;
+        reply.first = appended.first;
+        reply.last = appended.last;
+        reply.duplicate = appended.duplicate;
+        if (!appended.duplicate) {
+          for (auto& e : st.in_flight)
+            Agg::apply(st.state, e);
+          st.version = appended.version;
+          reply.events = std::move(st.in_flight);
+          st.since_snapshot += reply.events.size();
+        }
+        st.in_flight.clear();
+        st.retried = false;
+        auto effects = reply.events;
+        auto meta = std::move(p.msg.meta);
+        p.promise.deliver(std::move(reply));
+        st.queue.erase(st.queue.begin());
+        if (!effects.empty()) {
+          if constexpr (requires { Agg::after(st.state, effects, *svc, meta); })
+            Agg::after(st.state, effects, *svc, meta);
+        }
+        if constexpr (requires { Agg::write_snapshot(st.state); }) {
+          if (svc->snapshot_every && st.since_snapshot >= svc->snapshot_every) {
+            st.since_snapshot = 0;
+            storage::snapshot s{st.version, Agg::snapshot_schema, Agg::write_snapshot(st.state)};
+            auto stream = st.stream;
+            svc->io->post(
+                [svc, stream, s = std::move(s)] { (void)svc->store->save_snapshot(stream, s); });
+          }
+        }
+        (*drain)();
+      },
+      [self](query_msg&) -> caf::result<aggregate_state> {
+        auto& st = self->state;
+        if (st.ready) return aggregate_state{st.state};
+        auto rp = self->make_response_promise();
+        st.readers.push_back(rp);
+        return rp;
+      },
+      [self, drain](stop_atom) {
+        self->state.stop_requested = true;
+        (*drain)();
+      },
+      caf::after(svc->idle_timeout) >>
+          [self, directory] {
+            auto& st = self->state;
+            if (st.ready && !st.busy && st.queue.empty() && st.readers.empty())
+              self->send(directory, passivate_msg{st.stream});
+          },
+  };
+}
+
+} // namespace otaledger::actors
