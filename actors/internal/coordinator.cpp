@@ -526,17 +526,6 @@ private:
       ++t.start_cursor;
       --pending;
     }
-    // A pending device whose start came back empty may sit behind the cursor.
-    if (pending > 0 && t.counters.phase(execution_phase::pending) > t.outstanding) {
-      for (std::uint32_t i = 0; i < t.recs.size() && pending > 0; ++i) {
-        auto& r = t.recs[i];
-        if (r.phase != execution_phase::pending || r.start_out) continue;
-        r.start_out = true;
-        ++t.outstanding;
-        t.start_queue.push_back(i);
-        --pending;
-      }
-    }
   }
 
   void fire_timers(task_run& t, base::timestamp now) {
@@ -633,6 +622,9 @@ private:
       if (!o.ok() || o.events.empty() || o.last <= d_.folded) {
         t.recs[idx].start_out = false;
         if (t.outstanding) --t.outstanding;
+        // Still pending (the start changed nothing): let the cursor find it again.
+        if (t.recs[idx].phase == execution_phase::pending)
+          t.start_cursor = std::min<std::size_t>(t.start_cursor, idx);
       } else {
         d_.clears.emplace_back(o.last, task_id, idx);
       }
