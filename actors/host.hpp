@@ -125,6 +125,7 @@ template <class Agg> struct host_state {
   bool busy = false;
   bool retried = false;
   bool stop_requested = false;
+  bool passivating = false; ///< asked the directory to passivate it
   struct pending {
     command_msg<Agg> msg;
     caf::response_promise promise;
@@ -269,7 +270,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         st.readers.clear();
         (*drain)();
       },
-      [self, svc, drain, recover](appended_msg& m) {
+      [self, svc, drain, recover, directory](appended_msg& m) {
         auto& st = self->state;
         auto& p = st.queue.front();
         st.busy = false;
@@ -322,6 +323,15 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         if (!effects.empty()) {
           if constexpr (requires { Agg::after(st.state, effects, *svc, meta); })
             Agg::after(st.state, effects, *svc, meta);
+          // An aggregate with nothing in progress leaves memory at once (its
+          // next command reloads it); the idle timeout covers the others.
+          if constexpr (requires { Agg::quiescent(st.state); }) {
+            if (!st.passivating && Agg::quiescent(st.state) && st.queue.empty() &&
+                st.readers.empty()) {
+              st.passivating = true;
+              self->send(directory, passivate_msg{st.stream});
+            }
+          }
         }
         if constexpr (requires { Agg::write_snapshot(st.state); }) {
           if (svc->snapshot_every && st.since_snapshot >= svc->snapshot_every) {
@@ -348,8 +358,10 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
       caf::after(svc->idle_timeout) >>
           [self, directory] {
             auto& st = self->state;
-            if (st.ready && !st.busy && st.queue.empty() && st.readers.empty())
+            if (st.ready && !st.busy && st.queue.empty() && st.readers.empty() && !st.passivating) {
+              st.passivating = true;
               self->send(directory, passivate_msg{st.stream});
+            }
           },
   };
 }

@@ -75,6 +75,7 @@ public:
       : store_{store}, opts_{std::move(opts)}, io_{std::max(1u, opts_.io_threads)} {
     if (opts_.scheduler_threads)
       cfg_.set("scheduler.max-threads", static_cast<std::size_t>(opts_.scheduler_threads));
+    cfg_.set("scheduler.policy", caf::atom_from_string(opts_.scheduler_policy));
     system_ = std::make_unique<caf::actor_system>(cfg_);
     svc_.store = &store_;
     svc_.clock = opts_.clock ? opts_.clock : &system_clock_;

@@ -47,6 +47,10 @@ struct runtime_options {
   unsigned io_threads = 2;
   /// CAF scheduler threads; 0: one per core.
   unsigned scheduler_threads = 0;
+  /// CAF scheduling policy: "sharing" (one queue, idle workers sleep) or
+  /// "stealing" (per-worker queues, idle workers poll). On small machines the
+  /// polling takes CPU from the store's writer thread. Default: "sharing".
+  std::string scheduler_policy = "sharing";
   /// A device actor writes a snapshot after this many events; 0: never.
   std::uint64_t snapshot_every = 64;
   /// Run the rollout coordinator and the timers (off: commands only).

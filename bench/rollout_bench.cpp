@@ -165,6 +165,7 @@ void rollout(const args& a) {
   ro.idle_timeout = std::chrono::milliseconds{std::stoul(a.get("idle_ms", "10000"))};
   ro.snapshot_every = 0;
   ro.coordinator_window = std::stoul(a.get("window", "8192"));
+  ro.scheduler_policy = a.get("policy", "sharing");
   ro.scheduler_threads = static_cast<unsigned>(std::stoul(a.get("threads", "0")));
   {
     // The catalog through the runtime (no coordinator needed yet).

@@ -5,6 +5,7 @@
 #include "domain/rollout.hpp"
 #include "domain/targeting.hpp"
 
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -53,7 +54,8 @@ struct sweep {
 struct task_run {
   domain::task_state task;
   domain::rollout_counters counters;
-  std::string correlation; ///< of the last lifecycle event
+  std::string correlation;       ///< of the last lifecycle event
+  events::execution_terms terms; ///< what assign_execution carries (from the task)
   std::vector<std::string> targets;
   std::unordered_map<std::string, std::uint32_t> index;
   std::vector<device_rec> recs;
@@ -240,6 +242,7 @@ private:
     auto before = t.task.status;
     t.task = domain::evolve(std::move(t.task), f.event);
     t.correlation = f.correlation;
+    if (t.task.exists) t.terms = domain::execution_terms_for(t.task);
     if (d_.catching_up) return;
     std::visit(
         [&](const auto& e) {
@@ -662,17 +665,18 @@ private:
         auto i = s.targets[s.cursor++];
         const auto& dev = t.targets[i];
         issue_sweep(id, i, dev, s.kind, s.correlation);
+      } else if (!t.start_queue.empty()) {
+        // Starts before further assignments: devices assigned first get going
+        // while the rest are assigned (a pipeline, not two passes).
+        auto i = t.start_queue.front();
+        t.start_queue.pop_front();
+        device_command(id, i, domain::start_execution{t.targets[i], id}, work_kind::start,
+                       t.correlation, "system:coordinator");
       } else if (t.assign_cursor < t.to_assign.size()) {
         const auto& dev = t.to_assign[t.assign_cursor++];
         if (t.index.count(dev)) continue;
         ++t.assigns_out;
-        device_command(id, 0,
-                       domain::assign_execution{dev, id, domain::execution_terms_for(t.task)},
-                       work_kind::assign, t.correlation, "system:coordinator");
-      } else if (!t.start_queue.empty()) {
-        auto i = t.start_queue.front();
-        t.start_queue.pop_front();
-        device_command(id, i, domain::start_execution{t.targets[i], id}, work_kind::start,
+        device_command(id, 0, domain::assign_execution{dev, id, t.terms}, work_kind::assign,
                        t.correlation, "system:coordinator");
       } else {
         break;
@@ -738,6 +742,16 @@ private:
 
 caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config cfg) {
   auto c = std::make_shared<coordinator>(self, std::move(cfg));
+  self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      std::fprintf(stderr, "otaledger: the rollout coordinator failed: %s\n", x.what());
+    } catch (...) {
+      std::fprintf(stderr, "otaledger: the rollout coordinator failed\n");
+    }
+    return caf::exit_reason::unhandled_exception;
+  });
   return {
       [c](log_batch& b) { c->on_batch(b); },
       [c](tick_atom) { c->on_tick(); },

@@ -31,6 +31,16 @@ struct device_agg {
 
   static void apply(state& s, const events::event& e) { s = domain::evolve(std::move(s), e); }
 
+  /// No execution is in progress: the actor may leave memory.
+  static bool quiescent(const state& s) {
+    for (const auto& x : s.executions)
+      if (x.phase != events::execution_phase::succeeded &&
+          x.phase != events::execution_phase::failed &&
+          x.phase != events::execution_phase::canceled)
+        return false;
+    return true;
+  }
+
   static void after(const state& s, const std::vector<events::event>& evs,
                     const runtime_services& svc, const events::event_meta& meta) {
     if (!svc.port) return;

@@ -50,7 +50,14 @@ struct fleet_env {
   std::unique_ptr<actors::runtime> rt;
   actors::sim_options sim;
 
-  explicit fleet_env(actors::sim_options s = {}) : sim{std::move(s)} {
+  bool keep = false; ///< leave the directory behind (a child process's store)
+
+  explicit fleet_env(actors::sim_options s = {}, std::string at = {}) : sim{std::move(s)} {
+    if (!at.empty()) {
+      std::filesystem::remove_all(dir);
+      dir = std::move(at);
+      keep = true;
+    }
     opts.path = dir;
     open_store();
     start();
@@ -58,7 +65,7 @@ struct fleet_env {
   ~fleet_env() {
     stop();
     db = {};
-    std::filesystem::remove_all(dir);
+    if (!keep) std::filesystem::remove_all(dir);
   }
   void open_store() {
     auto r = storage::open_database(opts);

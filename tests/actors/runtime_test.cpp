@@ -291,3 +291,77 @@ BOOST_AUTO_TEST_CASE(
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(crash)
+
+BOOST_AUTO_TEST_CASE(
+    a_rollout_process_killed_with_sigkill_finishes_after_restart_like_an_uninterrupted_run) {
+  actors::sim_options sim;
+  sim.failure_rate = 0.2;
+  sim.seed = 5;
+  const int n = 400;
+  std::map<std::string, std::string> reference;
+  {
+    fleet_env env{sim};
+    env.catalog_and_devices(n);
+    env.create_task("1");
+    env.must("start_task", R"({"task":"1"})");
+    BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
+    env.settle();
+    for (int i = 0; i < n; ++i) {
+      auto x = env.device(fmt::format("D{}", i)).execution("1");
+      reference[fmt::format("D{}", i)] =
+          std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]};
+    }
+  }
+  auto dir = testing::make_temp_dir("sigkill");
+  int out[2];
+  BOOST_REQUIRE(pipe(out) == 0);
+  pid_t pid = fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    execl(ACTORS_ROLLOUT_CHILD, ACTORS_ROLLOUT_CHILD, dir.c_str(), std::to_string(n).c_str(), "5",
+          "0.2", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  // Kill it once 100 executions succeeded: in the middle of the rollout.
+  std::string seen;
+  FILE* f = fdopen(out[0], "r");
+  char line[128];
+  while (fgets(line, sizeof line, f)) {
+    seen = line;
+    if (seen.rfind("succeeded 100", 0) == 0 || seen.rfind("completed", 0) == 0) break;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  fclose(f);
+  BOOST_TEST_MESSAGE("killed after: " << seen);
+  BOOST_REQUIRE(seen.rfind("succeeded 100", 0) == 0); // killed mid-rollout, not after it
+  BOOST_TEST(WIFSIGNALED(status));
+
+  fleet_env env{sim, dir};
+  env.keep = false;
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i)
+    ids.push_back(fmt::format("D{}", i));
+  env.fleet->poll(ids);
+  BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
+  env.settle();
+  for (int i = 0; i < n; ++i) {
+    auto id = fmt::format("D{}", i);
+    auto x = env.device(id).execution("1");
+    BOOST_REQUIRE(x);
+    BOOST_TEST(std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]} ==
+               reference[id]);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
