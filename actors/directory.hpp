@@ -2,10 +2,12 @@
 // and forwards the command to it (the host replies to the original sender).
 //
 // Hosts are monitored: one that crashes is forgotten, and the next command for
-// its stream spawns a fresh host that recovers from the log. A host idle for
-// `runtime_services::idle_timeout` asks to be passivated; the directory forgets
-// it first and then tells it to stop, so every command routed to it before
-// the stop is still handled by it.
+// its stream spawns a fresh host that recovers from the log. Every
+// `runtime_services::idle_timeout` the directory asks its hosts whether they
+// saw a message since the last time; an idle one (or one with nothing in
+// progress, at once) asks to be passivated; the directory forgets it first and
+// then tells it to stop, so every command routed to it before the stop is
+// still handled by it.
 #pragma once
 
 #include "actors/host.hpp"
@@ -25,6 +27,7 @@ template <class Agg> struct directory_state {
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 /// The live host of `stream`, spawned (and recovering) when there is none.
 template <class Agg>
@@ -51,7 +54,16 @@ caf::behavior aggregate_directory(caf::stateful_actor<directory_state<Agg>>* sel
     if (h != st.hosts.end() && h->second.address() == dm.source) st.hosts.erase(h);
     st.streams.erase(s);
   });
+  self->delayed_send(self, svc->idle_timeout, sweep_atom::value);
   return {
+      [self, svc](sweep_atom) {
+        // Hosts that saw no message since the previous sweep ask to be passivated.
+        for (auto& [stream, h] : self->state.hosts) {
+          (void)stream;
+          self->send(h, idle_atom::value);
+        }
+        self->delayed_send(self, svc->idle_timeout, sweep_atom::value);
+      },
       [self, svc](command_msg<Agg>& msg) {
         auto h = host_of(self, svc, msg.stream);
         return self->delegate(h, std::move(msg));

@@ -101,6 +101,8 @@ struct query_msg {
 };
 
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// The directory's periodic question: idle since the last one?
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 } // namespace otaledger::actors
 
@@ -126,6 +128,7 @@ template <class Agg> struct host_state {
   bool retried = false;
   bool stop_requested = false;
   bool passivating = false; ///< asked the directory to passivate it
+  bool touched = true;      ///< a message arrived since the last idle check
   struct pending {
     command_msg<Agg> msg;
     caf::response_promise promise;
@@ -241,6 +244,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
 
   return {
       [self, drain](command_msg<Agg>& msg) {
+        self->state.touched = true;
         auto rp = self->make_response_promise();
         self->state.queue.push_back({std::move(msg), rp});
         (*drain)();
@@ -346,6 +350,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
       },
       [self](query_msg&) -> caf::result<aggregate_state> {
         auto& st = self->state;
+        st.touched = true;
         if (st.ready) return aggregate_state{st.state};
         auto rp = self->make_response_promise();
         st.readers.push_back(rp);
@@ -355,14 +360,17 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         self->state.stop_requested = true;
         (*drain)();
       },
-      caf::after(svc->idle_timeout) >>
-          [self, directory] {
-            auto& st = self->state;
-            if (st.ready && !st.busy && st.queue.empty() && st.readers.empty() && !st.passivating) {
-              st.passivating = true;
-              self->send(directory, passivate_msg{st.stream});
-            }
-          },
+      [self, directory](idle_atom) {
+        // No per-message receive timeout (in CAF 0.17 that is a clock
+        // operation per message): the directory asks every idle_timeout.
+        auto& st = self->state;
+        if (!st.touched && st.ready && !st.busy && st.queue.empty() && st.readers.empty() &&
+            !st.passivating) {
+          st.passivating = true;
+          self->send(directory, passivate_msg{st.stream});
+        }
+        st.touched = false;
+      },
   };
 }
 
