@@ -225,6 +225,26 @@ BOOST_AUTO_TEST_CASE(failed_devices_are_retried_after_the_interval_and_every_ret
   BOOST_TEST(retry_events == retried);
 }
 
+BOOST_AUTO_TEST_CASE(a_low_battery_device_waits_deferred_and_continues_by_itself_when_charged) {
+  fleet_env env;
+  env.catalog_and_devices(6);
+  auto o = env.run("report_device_state", R"({"device":"D2","battery":10})", "device:D2");
+  BOOST_REQUIRE(o.ok());
+  env.create_task("1");
+  env.must("start_task", R"({"task":"1"})");
+  env.settle();
+  auto phases = env.phases("1", 6);
+  BOOST_TEST(phases["succeeded"] == 5);
+  BOOST_TEST(phases["deferred"] == 1);
+  BOOST_TEST((env.device("D2").execution("1")->phase == events::execution_phase::deferred));
+  BOOST_TEST((env.task("1").status == domain::task_status::upgrading));
+  o = env.run("report_device_state", R"({"device":"D2","battery":80})", "device:D2");
+  BOOST_REQUIRE(o.ok());
+  BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
+  env.settle();
+  BOOST_TEST(env.phases("1", 6)["succeeded"] == 6);
+}
+
 BOOST_AUTO_TEST_CASE(waves_halt_with_an_error_pause_when_failures_pass_the_threshold) {
   actors::sim_options sim;
   sim.failure_rate = 1.0;
