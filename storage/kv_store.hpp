@@ -103,6 +103,20 @@ public:
 
   /// A named checkpoint (0 if unset); the same value event_store::load_checkpoint returns.
   virtual result<log_position> load_checkpoint(std::string_view name) = 0;
+
+  /// One row of a bulk load: a value, or nullopt to erase the key.
+  using ingest_row = std::pair<std::string, std::optional<std::string>>;
+
+  /// Bulk-loads rows of one space, bypassing the write-ahead log and the
+  /// memtables (RocksDB: one SST file written with SstFileWriter and added by
+  /// IngestExternalFile), for a space nobody else reads or writes meanwhile
+  /// (a rebuild's fresh generation). `rows` must be sorted by key with no
+  /// duplicates (errc::invalid_argument otherwise). Atomic, and durable when
+  /// it returns; it overrides every earlier write of its keys and is
+  /// overridden by later ones (erase_space included). Moves no checkpoint:
+  /// write the checkpoint afterwards, so it is never ahead of the rows.
+  /// Default: one synced write_batch.
+  virtual result<void> ingest(std::string_view space, const std::vector<ingest_row>& rows);
 };
 
 /// A kv_store in memory with the same semantics, for unit tests of

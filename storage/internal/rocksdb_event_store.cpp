@@ -106,10 +106,9 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   if (n >= 256) {
-    // A large page is a replay or a catch-up: read ahead, and keep its blocks
-    // out of the block cache, which serves the hot point lookups.
-    ro.readahead_size = std::getenv("RA") ? std::stoul(std::getenv("RA")) : (2u << 20);
-    ro.fill_cache = !std::getenv("NOFILL");
+    // A large page is a replay or a catch-up: read ahead.
+    ro.readahead_size = 2u << 20;
+    ro.fill_cache = true;
   }
   std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(ro, (*db)[cf_log])};
   out.reserve(out.size() + n);

@@ -3,9 +3,15 @@
 #include "storage/internal/append_core.hpp"
 #include "storage/record.hpp"
 
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <unistd.h>
 
 namespace otaledger::storage::internal {
 namespace {
@@ -48,6 +54,56 @@ result<void> validate(const write_batch& batch) {
     if (op.kind != write_batch::op_kind::erase_space && op.key.empty())
       return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", op.space));
   }
+  return ok();
+}
+
+result<void> validate_ingest(std::string_view space,
+                             const std::vector<kv_store::ingest_row>& rows) {
+  OTA_TRYV(validate_space(space));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].first.empty())
+      return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", space));
+    if (i > 0 && !(rows[i - 1].first < rows[i].first))
+      return fail(errc::invalid_argument,
+                  fmt::format("ingest into view space {}: keys not sorted or not unique", space));
+  }
+  return ok();
+}
+
+result<void> rocksdb_kv_store::ingest(std::string_view space, const std::vector<ingest_row>& rows) {
+  OTA_TRYV(validate_ingest(space, rows));
+  if (rows.empty()) return ok();
+  static std::atomic<std::uint64_t> counter{0};
+  auto* cf = (*db_)[cf_views];
+  const std::filesystem::path dir = std::filesystem::path{db_->opts.path} / "ingest";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return fail(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  const std::string file =
+      (dir / fmt::format("views-{}-{}.sst", ::getpid(), counter.fetch_add(1))).string();
+  struct remove_file {
+    const std::string& f;
+    ~remove_file() {
+      std::error_code ignored;
+      std::filesystem::remove(f, ignored);
+    }
+  } cleanup{file};
+  rocksdb::SstFileWriter writer{rocksdb::EnvOptions{}, db_->db->GetOptions(cf), cf};
+  auto s = writer.Open(file);
+  std::string key;
+  for (std::size_t i = 0; s.ok() && i < rows.size(); ++i) {
+    key.assign(space);
+    key.push_back('\0');
+    key.append(rows[i].first);
+    s = rows[i].second ? writer.Put(key, *rows[i].second) : writer.Delete(key);
+  }
+  if (s.ok()) s = writer.Finish();
+  if (!s.ok()) return to_error(s, fmt::format("writing an ingest file for view space {}", space));
+  rocksdb::IngestExternalFileOptions io;
+  io.move_files = true;
+  s = db_->db->IngestExternalFile(cf, {file}, io);
+  if (!s.ok()) return to_error(s, fmt::format("ingesting rows into view space {}", space));
   return ok();
 }
 
@@ -150,3 +206,19 @@ result<log_position> rocksdb_kv_store::load_checkpoint(std::string_view name) {
 }
 
 } // namespace otaledger::storage::internal
+
+namespace otaledger::storage {
+
+result<void> kv_store::ingest(std::string_view space, const std::vector<ingest_row>& rows) {
+  OTA_TRYV(internal::validate_ingest(space, rows));
+  write_batch b;
+  for (const auto& [k, v] : rows) {
+    if (v)
+      b.put(space, k, *v);
+    else
+      b.erase(space, k);
+  }
+  return write(b, write_mode::sync);
+}
+
+} // namespace otaledger::storage

@@ -16,6 +16,7 @@ public:
                          std::size_t limit) override;
   result<void> write(const write_batch& batch, write_mode mode) override;
   result<log_position> load_checkpoint(std::string_view name) override;
+  result<void> ingest(std::string_view space, const std::vector<ingest_row>& rows) override;
 
 private:
   std::shared_ptr<rocks> db_;
@@ -24,5 +25,7 @@ private:
 /// Checks a batch's names and keys (shared with the in-memory kv store).
 result<void> validate(const write_batch& batch);
 result<void> validate_space(std::string_view space);
+/// Checks an ingest's space and that its keys are non-empty, sorted and unique.
+result<void> validate_ingest(std::string_view space, const std::vector<kv_store::ingest_row>& rows);
 
 } // namespace otaledger::storage::internal

@@ -599,6 +599,43 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_batch_with_an_invalid_operation_writes_nothing, 
   BOOST_TEST(!kv.get("", "k").has_value());
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_ingest_overrides_earlier_writes_and_later_writes_override_it, Env,
+                              all_stores) {
+  Env env;
+  auto& kv = env.views();
+  write_batch b;
+  b.erase_space("fresh");
+  b.put("fresh", "k1", "old");
+  b.put("fresh", "k3", "old");
+  b.put("fresh2", "k1", "other space");
+  BOOST_REQUIRE(kv.write(b, write_mode::no_sync));
+  std::vector<kv_store::ingest_row> rows = {
+      {"k1", "new"}, {"k2", ""}, {"k3", std::nullopt}, {"k4", "four"}};
+  BOOST_REQUIRE(kv.ingest("fresh", rows));
+  BOOST_TEST(kv.get("fresh", "k1").value().value() == "new");
+  BOOST_TEST(kv.get("fresh", "k2").value().value().empty());
+  BOOST_TEST(!kv.get("fresh", "k3").value().has_value());
+  BOOST_TEST(kv.get("fresh2", "k1").value().value() == "other space");
+  write_batch later;
+  later.put("fresh", "k4", "later");
+  BOOST_REQUIRE(kv.write(later, write_mode::no_sync));
+  env.reopen();
+  auto& kv2 = env.views();
+  auto all = kv2.scan("fresh", {}, 10).value().rows;
+  BOOST_REQUIRE(all.size() == 3u);
+  BOOST_TEST(all[0].second == "new");
+  BOOST_TEST(all[2].second == "later");
+  write_batch wipe;
+  wipe.erase_space("fresh");
+  BOOST_REQUIRE(kv2.write(wipe, write_mode::sync));
+  BOOST_TEST(kv2.scan("fresh", {}, 10).value().rows.empty());
+  std::vector<kv_store::ingest_row> unsorted = {{"b", "1"}, {"a", "2"}};
+  auto r = kv2.ingest("fresh", unsorted);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::invalid_argument));
+  BOOST_TEST(kv2.scan("fresh", {}, 10).value().rows.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(concurrency)

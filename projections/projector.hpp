@@ -1,0 +1,193 @@
+// The projector: runs view folds over the log and keeps each view's rows and
+// checkpoint together; rebuilds views into fresh spaces and swaps them in;
+// builds views as of a past position.
+//
+// Storage layout (docs/projections.md):
+// - a view's rows live in the kv space "<view>@<generation>";
+// - the live generation is the row "<view>" of the space "projection_meta"
+//   (absent: generation 1);
+// - the view's checkpoint is "projection.<view>": the last log position
+//   folded into its rows.
+// Every commit is one kv write_batch holding the rows of every view the batch
+// touched and every view's checkpoint, so after a crash (even SIGKILL in the
+// middle of a batch) a view is never ahead of or behind its checkpoint: the
+// projector resumes from the checkpoint and folds the rest again.
+//
+// Thread safety: a projector is used by one thread at a time (its own, or the
+// subscription's). Only one projector may write a given view at a time; run
+// `rebuild` while no other projector writes those views (e.g. the CLI on a
+// stopped server, or the server between pages of its own projector).
+#pragma once
+
+#include "base/result.hpp"
+#include "base/time.hpp"
+#include "projections/view.hpp"
+#include "storage/event_store.hpp"
+#include "storage/kv_store.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace otaledger::projections {
+
+/// The kv space holding each view's live generation.
+inline constexpr std::string_view meta_space = "projection_meta";
+
+/// "<view>@<generation>".
+std::string space_name(std::string_view view, std::uint64_t generation);
+/// "projection.<view>".
+std::string checkpoint_name(std::string_view view);
+/// The live generation of a view (1 when never rebuilt).
+result<std::uint64_t> live_generation(storage::kv_store& kv, std::string_view view);
+/// The space of a view's live rows.
+result<std::string> live_space(storage::kv_store& kv, std::string_view view);
+
+/// Reports progress of long work: `done` events of `total`.
+using progress_fn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+struct projector_options {
+  /// Events per read_all page. Default: 4,096.
+  std::size_t read_page = 4096;
+  /// Events folded per committed batch during catch-up (a live subscription
+  /// commits once per delivered page). Larger batches amortise the write and
+  /// let rows touched several times be written once; memory grows with the
+  /// rows a batch touches. Default: 32,768.
+  std::size_t batch_events = 32768;
+  /// How commits are made durable. Views are derived data: after a machine
+  /// crash an unsynced batch is lost whole and folded again. Default: no_sync.
+  storage::write_mode mode = storage::write_mode::no_sync;
+  /// Fresh-space mode, for folding from position 1 into erased spaces that
+  /// nothing else reads or writes until the fold is done (rebuild and
+  /// build_as_of set it). Rows stay in memory across batches, up to
+  /// fresh_cache_bytes (then they are written out and forgotten), rows never
+  /// written out are not read from the store, and rows are written with
+  /// kv_store::ingest in key order (no WAL, no memtable). Checkpoints move
+  /// only after the rows they cover were ingested, but a crash can leave the
+  /// space AHEAD of its checkpoint: such a space must be erased and folded
+  /// again from position 1, never resumed. Default: false.
+  bool fresh = false;
+  /// Fresh mode: the approximate bytes of rows kept in memory before they are
+  /// written out. Default: 256 MiB.
+  std::size_t fresh_cache_bytes = std::size_t{256} << 20;
+};
+
+/// Where a projector keeps one view (normally the live space and checkpoint).
+struct view_target {
+  std::string space;
+  std::string checkpoint;
+};
+
+class projector {
+public:
+  /// Folds `views` into their live spaces (resolved by open()).
+  projector(storage::event_store& log, storage::kv_store& kv,
+            std::vector<std::unique_ptr<projection>> views, projector_options opts = {});
+
+  /// Resolves spaces and loads checkpoints. With `targets` (same order as the
+  /// views), folds into those spaces and checkpoints instead (rebuild, as-of).
+  result<void> open(const std::vector<view_target>& targets = {});
+
+  /// Folds every event after the checkpoints up to `until` (0: the head at
+  /// the call), committing every batch_events. Returns the events folded.
+  result<std::uint64_t> catch_up(log_position until = {}, const progress_fn& progress = {});
+
+  /// Folds events that continue the checkpoints (older ones are skipped per
+  /// view) and commits them as one batch.
+  result<void> apply(std::span<const events::envelope> page);
+
+  /// Subscribes to the log after the lowest checkpoint and folds every page
+  /// as it is delivered (one commit per page). An error stops it.
+  std::unique_ptr<storage::subscription> run_live();
+
+  /// The lowest checkpoint of the views (every view has folded up to it).
+  log_position position() const;
+  log_position checkpoint(std::string_view view) const;
+  std::string space(std::string_view view) const;
+  std::vector<std::string> view_names() const;
+
+private:
+  struct slot {
+    std::unique_ptr<projection> fold;
+    std::unique_ptr<view_txn> tx;
+    std::string checkpoint_name;
+    log_position checkpoint;
+    log_position pending; ///< last position folded but not committed
+  };
+  result<void> fold(std::span<const events::envelope> page);
+  result<void> commit();
+  std::size_t cached_bytes() const;
+
+  storage::event_store* log_;
+  storage::kv_store* kv_;
+  projector_options opts_;
+  std::vector<slot> slots_;
+  std::uint64_t uncommitted_ = 0;
+};
+
+/// A digest of a kv space: row count, bytes, and a 128-bit hash of every
+/// (key, value) in key order (two FNV-1a-64 lanes over length-prefixed
+/// fields). Equal digests mean equal rows, byte for byte (with overwhelming
+/// probability; not a cryptographic MAC).
+struct view_digest {
+  std::uint64_t rows = 0;
+  std::uint64_t bytes = 0;
+  std::string hash; ///< 32 hex digits
+  bool operator==(const view_digest&) const = default;
+};
+result<view_digest> digest_space(storage::kv_store& kv, std::string_view space,
+                                 const progress_fn& progress = {});
+
+/// The first key where two spaces differ ("" when equal), for reports.
+result<std::string> first_difference(storage::kv_store& kv, std::string_view a, std::string_view b);
+
+struct rebuild_options {
+  /// Compare the rebuilt view with the live one; on a difference, keep the
+  /// live view (no swap) and report it. Default: false (rebuild and swap).
+  bool verify = false;
+  projector_options projector{};
+  progress_fn progress{};
+};
+
+struct rebuild_report {
+  std::string view;
+  log_position position; ///< both views reflect the log up to here
+  view_digest live;      ///< the live view before the swap (after catching up)
+  view_digest rebuilt;   ///< the view folded from position 1 into a fresh space
+  bool equal = false;
+  bool swapped = false;
+  std::string first_difference; ///< when !equal: the first differing key (escaped)
+};
+
+/// Rebuilds the named views from position 1 into fresh generations, compares
+/// them with the live views (caught up to the same position first), and
+/// atomically replaces each live view by its rebuild (one batch: generation
+/// pointer, old space erased, checkpoint) unless verify found a difference.
+/// An unknown view name is errc::invalid_argument and changes nothing.
+result<std::vector<rebuild_report>> rebuild(storage::event_store& log, storage::kv_store& kv,
+                                            const std::vector<std::string>& views,
+                                            const rebuild_options& opts = {});
+
+/// Builds the named views as they were at log position `until` into scratch
+/// spaces "<view>@asof" (replacing earlier ones) and returns view -> space,
+/// for queries (projections/queries.hpp). `until` past the head is
+/// errc::invalid_argument.
+result<std::map<std::string, std::string>>
+build_as_of(storage::event_store& log, storage::kv_store& kv, const std::vector<std::string>& views,
+            log_position until, const progress_fn& progress = {});
+
+/// The last position whose event time is <= t (0 when none), by binary search:
+/// event times follow commit order (the store stamps them at commit).
+result<log_position> position_at(storage::event_store& log, base::timestamp t);
+
+/// A view name check with a clear message ("unknown view 'x' (known: ...)").
+result<void> check_view_names(const std::vector<std::string>& views);
+
+/// The last error's detail (thread-local), e.g. "decode at position 17: ...".
+const std::string& error_detail();
+
+} // namespace otaledger::projections
