@@ -18,5 +18,11 @@ struct subcommand {
 const std::vector<subcommand>& subcommands();
 
 int serve_main(int argc, char** argv);
+int replay_main(int argc, char** argv);
+int audit_main(int argc, char** argv);
+int rebuild_main(int argc, char** argv);
+int export_main(int argc, char** argv);
+int verify_main(int argc, char** argv);
+int token_main(int argc, char** argv);
 
 } // namespace otaledger::cli

@@ -1,6 +1,14 @@
 // `otaledger serve`: opens the data directory and serves HTTP until SIGINT/SIGTERM.
+#include "actors/runtime.hpp"
 #include "api/http.hpp"
+#include "api/operator_routes.hpp"
+#include "channel/auth.hpp"
+#include "channel/http_routes.hpp"
+#include "channel/mqtt.hpp"
+#include "channel/service.hpp"
 #include "cli/commands.hpp"
+#include "projections/projector.hpp"
+#include "projections/views.hpp"
 #include "storage/errc.hpp"
 #include "storage/open.hpp"
 
@@ -43,6 +51,7 @@ int serve_main(int argc, char** argv) {
   storage::options opts;
   opts.path = "./data";
   api::server_options http;
+  std::string mqtt_url;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* name) -> std::string {
@@ -63,6 +72,8 @@ int serve_main(int argc, char** argv) {
         std::cerr << "otaledger serve: --listen wants ADDR:PORT, got '" << v << "'\n";
         return 2;
       }
+    } else if (a == "--mqtt") {
+      mqtt_url = value("--mqtt");
     } else if (a == "--unsynced") {
       opts.sync = false;
     } else {
@@ -86,12 +97,55 @@ int serve_main(int argc, char** argv) {
     return 1;
   }
   auto& store = *db.value().events;
+  auto& views = *db.value().views;
+
+  // Views: catch up with the log, then follow it.
+  projections::projector projector{store, views, projections::make_all_views()};
+  if (auto r = projector.open(); !r) {
+    std::cerr << "otaledger serve: cannot open the views: " << r.error().message() << "\n";
+    return 1;
+  }
+  if (auto r = projector.catch_up(); !r) {
+    std::cerr << "otaledger serve: cannot bring the views up to date: " << r.error().message()
+              << "\n";
+    return 1;
+  }
+  auto live_views = projector.run_live();
+
+  // Devices: MQTT (optional) is also the runtime's device port.
+  std::unique_ptr<channel::mqtt_channel> mqtt;
+  if (!mqtt_url.empty()) {
+    channel::mqtt_options mo;
+    mo.url = mqtt_url;
+    auto m = channel::mqtt_channel::start(mo);
+    if (!m) {
+      std::cerr << "otaledger serve: cannot start the MQTT channel on " << mqtt_url << ": "
+                << m.error().message() << "\n";
+      return 1;
+    }
+    mqtt = std::move(m).value();
+  }
+  actors::runtime_options ro;
+  auto rt = actors::runtime::start(store, ro, mqtt.get());
+  if (!rt) {
+    std::cerr << "otaledger serve: cannot start the actor runtime: " << rt.error().message()
+              << "\n";
+    return 1;
+  }
+  auto& runtime = *rt.value();
+  channel::credential_store credentials{views};
+  channel::device_service devices{runtime, credentials, db.value().blobs.get()};
+  if (mqtt) mqtt->attach(&devices);
 
   auto routes = std::make_shared<api::router>();
-  routes->add("GET", "/healthz", [&store](api::http_request&, api::responder reply) {
-    reply(api::http_response::json(
-        200, "{\"status\":\"ok\",\"log_head\":" + std::to_string(store.head()()) + "}"));
-  });
+  // Operators' API (also /healthz, /openapi.json, /metrics) and the devices' channel.
+  api::operator_context operators;
+  operators.runtime = &runtime;
+  operators.log = &store;
+  operators.views = &views;
+  operators.blobs = db.value().blobs.get();
+  api::add_operator_routes(*routes, operators);
+  channel::add_device_routes(*routes, devices);
   api::http_server server{http, routes};
   if (auto s = server.start(); !s) return 1;
   std::cout << "otaledger: serving " << opts.path << " (log head " << store.head()() << ", "
@@ -103,6 +157,10 @@ int serve_main(int argc, char** argv) {
   sigwait(&signals, &sig);
   std::cout << "otaledger: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
   server.stop();
+  if (mqtt) mqtt->attach(nullptr);
+  runtime.stop();
+  if (mqtt) mqtt->stop();
+  if (live_views) live_views->stop();
   return 0;
 }
 

@@ -10,6 +10,12 @@ const std::vector<subcommand>& subcommands() {
       {"diff", "make a delta package: otaledger diff OLD NEW DELTA", delta::diff_main},
       {"patch", "apply a delta package: otaledger patch OLD DELTA OUT", delta::patch_main},
       {"consume", "read otaledger's events from a Kafka topic", kafka::consume_main},
+      {"replay", "an aggregate's state and timeline, now or as of a time/position", replay_main},
+      {"audit", "the audit trail of a stream or a correlation id (JSON Lines)", audit_main},
+      {"rebuild", "rebuild views from the log; --verify proves live == rebuilt", rebuild_main},
+      {"export", "the log, or one stream, as JSON Lines", export_main},
+      {"verify", "check the whole log: CRCs, dense positions and versions", verify_main},
+      {"token", "create an API token: otaledger token create --name N --role R", token_main},
   };
   return all;
 }

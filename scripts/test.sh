@@ -12,7 +12,7 @@ bash scripts/build.sh
 export OTALEDGER_CACHE=${OTALEDGER_CACHE:-$root/.cache}
 services=()
 cleanup() {
-  for s in "${services[@]}"; do bash "scripts/$s.sh" stop || true; done
+  for s in "${services[@]}"; do bash "$root/scripts/$s.sh" stop || true; done
 }
 trap cleanup EXIT
 

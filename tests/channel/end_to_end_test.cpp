@@ -54,6 +54,7 @@ struct e2e_env {
       channel::mqtt_options mo;
       mo.url = *mqtt_url;
       mo.client_id = "otaledger-e2e-" + std::to_string(::getpid());
+      mo.topic_prefix = test_topic_prefix();
       mqtt = std::move(channel::mqtt_channel::start(mo).value());
       auto hp = channel::parse_mqtt_url(*mqtt_url).value();
       mqtt_host = hp.first;

@@ -60,6 +60,7 @@ struct mqtt_fixture : channel_fixture {
     channel::mqtt_options o;
     o.url = url;
     o.client_id = unique_client("server");
+    o.topic_prefix = test_topic_prefix();
     o.reconnect_max_seconds = 1;
     ch = std::move(channel::mqtt_channel::start(o).value());
     ch->attach(svc.get());

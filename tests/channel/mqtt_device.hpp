@@ -3,6 +3,8 @@
 // condition with a timeout (no sleeps).
 #pragma once
 
+#include <unistd.h>
+
 #include <mosquitto.h>
 
 #include <chrono>
@@ -14,10 +16,17 @@
 
 namespace otaledger::testing {
 
+/// The topic prefix of this test process: suites run in parallel against one
+/// broker, so each process keeps to its own topics.
+inline const std::string& test_topic_prefix() {
+  static const std::string p = "otaledger-test-" + std::to_string(::getpid()) + "/v1/devices";
+  return p;
+}
+
 class mqtt_device {
 public:
   mqtt_device(const std::string& host, int port, const std::string& device)
-      : device_(device), prefix_("otaledger/v1/devices/" + device + "/") {
+      : device_(device), prefix_(test_topic_prefix() + "/" + device + "/") {
     mosquitto_lib_init();
     m_ = mosquitto_new(("test-device-" + device + "-" + std::to_string(::getpid())).c_str(), true,
                        this);

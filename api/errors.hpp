@@ -1,0 +1,59 @@
+// The operators' API error mapping: one function from any error code the API
+// may answer with (api, domain, storage, base) to a machine-readable name and
+// an HTTP status, and the JSON error body {code, message, details}.
+//
+// The device channel (channel/errc.hpp) keeps its own mapping with the same
+// taxonomy; it cannot use this one because channel/ sits below api/ in the
+// link order (channel links otaledger::api for the HTTP server).
+//
+// Taxonomy (STYLE.md §7): bad input 400, unauthenticated 401, forbidden 403,
+// missing 404, refused by the current state 409, unprocessable reference 422,
+// too large 413, unavailable 503, unexpected 500 (logged, not echoed).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include "api/http.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+namespace otaledger::api {
+
+/// Refusals made by the API itself, before a command reaches the domain.
+enum class errc : int {
+  ok = 0,
+  malformed = 1,          ///< the body is not JSON, or not an object; a query parameter is bad
+  unauthorized = 2,       ///< no bearer token, or an unknown one
+  forbidden = 3,          ///< the token's role may not do this
+  not_found = 4,          ///< no such route, or no such aggregate
+  method_not_allowed = 5, ///< the path exists with another method
+  unavailable = 6,        ///< the runtime is stopping
+  internal = 7,           ///< a bug or an I/O failure (logged)
+};
+
+std::string_view to_message(errc e);
+std::string_view to_name(errc e);
+const std::error_category& api_category() noexcept;
+std::error_code make_error_code(errc e) noexcept;
+
+inline constexpr errc all_errc[] = {errc::malformed, errc::unauthorized,       errc::forbidden,
+                                    errc::not_found, errc::method_not_allowed, errc::unavailable,
+                                    errc::internal};
+
+/// The machine-readable name of any code ("invalid_state", "malformed", ...).
+std::string error_name(const std::error_code& ec);
+/// The HTTP status of any code.
+int http_status_of(const std::error_code& ec);
+
+/// {"code": name, "message": message, "details": details} with the code's status.
+http_response error_response(const std::error_code& ec, std::string message,
+                             nlohmann::ordered_json details = nlohmann::ordered_json::object());
+
+} // namespace otaledger::api
+
+template <> struct std::is_error_code_enum<otaledger::api::errc> : std::true_type {};
