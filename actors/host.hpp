@@ -119,32 +119,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::result<otaledger::actors::aggregate_sta
 
 namespace otaledger::actors {
 
-/// Appends a decision's events to `stream` at `expected` (the command id from
-/// `meta` makes a repeat a duplicate); the outcome comes back to `me` as an
-/// appended_msg. Shared by the aggregate hosts and the catalog actor.
-inline void append_decision(storage::event_store& store, const std::string& stream,
-                            stream_version expected, const std::vector<events::event>& decided,
-                            base::timestamp now, const events::event_meta& meta, caf::actor me) {
-  storage::append_request req;
-  req.stream = stream;
-  req.expected = storage::expected_version::at(expected);
-  req.command_id = meta.command;
-  req.events.reserve(decided.size());
-  for (const auto& e : decided) {
-    storage::new_event ne;
-    ne.type = std::string{events::type_name_of(e)};
-    ne.schema = events::schema_of(e);
-    ne.time = now;
-    ne.meta = meta;
-    ne.data = events::encode_payload(e);
-    req.events.push_back(std::move(ne));
-  }
-  store.append_async(std::move(req), [me = std::move(me)](result<storage::append_result> r) {
-    std::string detail = r ? std::string{} : storage::error_detail();
-    caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
-  });
-}
-
 template <class Agg> struct host_state {
   std::string stream;
   typename Agg::state state{};
@@ -243,10 +217,27 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         st.queue.erase(st.queue.begin());
         continue;
       }
-      append_decision(*svc->store, st.stream, st.version, d.events, ctx.now, p.msg.meta,
-                      caf::actor_cast<caf::actor>(self));
+      storage::append_request req;
+      req.stream = st.stream;
+      req.expected = storage::expected_version::at(st.version);
+      req.command_id = p.msg.meta.command;
+      req.events.reserve(d.events.size());
+      for (auto& e : d.events) {
+        storage::new_event ne;
+        ne.type = std::string{events::type_name_of(e)};
+        ne.schema = events::schema_of(e);
+        ne.time = ctx.now;
+        ne.meta = p.msg.meta;
+        ne.data = events::encode_payload(e);
+        req.events.push_back(std::move(ne));
+      }
       st.in_flight = std::move(d.events);
       st.busy = true;
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      svc->store->append_async(std::move(req), [me](result<storage::append_result> r) {
+        std::string detail = r ? std::string{} : storage::error_detail();
+        caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
+      });
     }
     if (st.ready && !st.busy && st.queue.empty() && st.stop_requested) self->quit();
   };

@@ -172,11 +172,27 @@ caf::behavior catalog_actor(caf::event_based_actor* self, runtime_services* svc,
         d->queue.erase(d->queue.begin());
         continue;
       }
-      append_decision(*svc->store, stream, it->second.version, decided.value(), now, p.msg.meta,
-                      caf::actor_cast<caf::actor>(self));
+      storage::append_request req;
+      req.stream = stream;
+      req.expected = storage::expected_version::at(it->second.version);
+      req.command_id = p.msg.meta.command;
+      for (const auto& e : decided.value()) {
+        storage::new_event ne;
+        ne.type = std::string{events::type_name_of(e)};
+        ne.schema = events::schema_of(e);
+        ne.time = now;
+        ne.meta = p.msg.meta;
+        ne.data = events::encode_payload(e);
+        req.events.push_back(std::move(ne));
+      }
       d->in_flight = std::move(decided).value();
       d->in_flight_stream = stream;
       d->busy = true;
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      svc->store->append_async(std::move(req), [me](result<storage::append_result> r) {
+        std::string detail = r ? std::string{} : storage::error_detail();
+        caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
+      });
     }
   };
   return {

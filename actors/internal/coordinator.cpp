@@ -44,11 +44,6 @@ struct device_rec {
   bool start_out = false; ///< a start command is queued or in flight
 };
 
-/// Not final yet: what pause, resume, cancel, deadline and install release sweep over.
-bool unfinished(const device_rec& r) {
-  return !final_phase(r.phase);
-}
-
 struct sweep {
   work_kind kind;
   std::string correlation;
@@ -255,17 +250,22 @@ private:
           using namespace events;
           if constexpr (std::is_same_v<T, task_paused>) {
             drop_starts(t);
-            add_sweep(t, work_kind::hold, f.correlation, unfinished);
+            add_sweep(t, work_kind::hold, f.correlation,
+                      [](const device_rec& r) { return !final_phase(r.phase); });
           } else if constexpr (std::is_same_v<T, task_resumed>) {
-            add_sweep(t, work_kind::release, f.correlation, unfinished);
+            add_sweep(t, work_kind::release, f.correlation,
+                      [](const device_rec& r) { return !final_phase(r.phase); });
           } else if constexpr (std::is_same_v<T, task_canceled>) {
             drop_starts(t);
-            add_sweep(t, work_kind::cancel, f.correlation, unfinished);
+            add_sweep(t, work_kind::cancel, f.correlation,
+                      [](const device_rec& r) { return !final_phase(r.phase); });
           } else if constexpr (std::is_same_v<T, task_deadline_reached>) {
             drop_starts(t);
-            add_sweep(t, work_kind::expire, f.correlation, unfinished);
+            add_sweep(t, work_kind::expire, f.correlation,
+                      [](const device_rec& r) { return !final_phase(r.phase); });
           } else if constexpr (std::is_same_v<T, task_install_released>) {
-            add_sweep(t, work_kind::install, f.correlation, unfinished);
+            add_sweep(t, work_kind::install, f.correlation,
+                      [](const device_rec& r) { return !final_phase(r.phase); });
           } else if constexpr (std::is_same_v<T, task_retry_failed_requested>) {
             add_sweep(t, work_kind::requeue, f.correlation,
                       [](const device_rec& r) { return r.phase == execution_phase::failed; });
@@ -348,20 +348,21 @@ private:
     // Re-derive what may have been cut short by a crash: every sweep is idempotent.
     for (auto& [id, t] : d_.tasks) {
       using domain::task_status;
+      auto not_final = [](const device_rec& r) { return !final_phase(r.phase); };
       if (t.task.status == task_status::paused) {
-        add_sweep(t, work_kind::hold, t.correlation, unfinished);
+        add_sweep(t, work_kind::hold, t.correlation, not_final);
       } else if (t.task.status == task_status::stopped) {
         add_sweep(t,
                   t.task.stopped_by == domain::stop_reason::deadline ? work_kind::expire
                                                                      : work_kind::cancel,
-                  t.correlation, unfinished);
+                  t.correlation, not_final);
       } else if (t.task.status == task_status::upgrading) {
         add_sweep(t, work_kind::release, t.correlation,
                   [](const device_rec& r) { return in_progress(r.phase); });
       }
       if (t.task.install_released &&
           (t.task.status == task_status::upgrading || t.task.status == task_status::paused))
-        add_sweep(t, work_kind::install, t.correlation, unfinished);
+        add_sweep(t, work_kind::install, t.correlation, not_final);
       if (t.task.status == task_status::completed || t.task.status == task_status::deleted ||
           (t.task.status == task_status::stopped && t.sweeps.empty()))
         release_memory(t);
