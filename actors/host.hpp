@@ -74,10 +74,38 @@ struct runtime_services {
   mutable std::atomic<std::uint64_t> rejected{0};
 };
 
+/// Calls a reply callback exactly once: with the host's reply, or, when the
+/// command is dropped unanswered (the actor system stops, the host dies), with
+/// "closed" from its destructor — so a caller waiting for it never hangs.
+class reply_once {
+public:
+  explicit reply_once(std::function<void(command_outcome)> f) : f_{std::move(f)} {}
+  reply_once(const reply_once&) = delete;
+  reply_once& operator=(const reply_once&) = delete;
+  ~reply_once() {
+    if (!f_) return;
+    command_outcome o;
+    o.error = make_error_code(storage::errc::closed);
+    o.message = "the actor system stopped before the command was answered";
+    f_(std::move(o));
+  }
+  void operator()(command_outcome o) {
+    auto f = std::move(f_);
+    f_ = nullptr;
+    if (f) f(std::move(o));
+  }
+
+private:
+  std::function<void(command_outcome)> f_;
+};
+
 template <class Agg> struct command_msg {
   std::string stream;
   typename Agg::command cmd;
   events::event_meta meta;
+  /// Set: the host answers by calling it (on the host's thread) instead of
+  /// replying to a request — no response handler, no client actor hop.
+  std::shared_ptr<reply_once> done;
 };
 
 template <class Agg> struct recovered_msg {
@@ -132,6 +160,12 @@ template <class Agg> struct host_state {
   struct pending {
     command_msg<Agg> msg;
     caf::response_promise promise;
+    void deliver(command_reply r) {
+      if (msg.done)
+        (*msg.done)(std::move(r));
+      else
+        promise.deliver(std::move(r));
+    }
   };
   std::vector<pending> queue; ///< usually 0 or 1 long (a deque would cost 600 bytes per actor)
   std::vector<events::event> in_flight;       ///< decided events waiting for their append
@@ -205,7 +239,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         r.message = std::move(d.message);
         r.stream = st.stream;
         r.version = st.version;
-        p.promise.deliver(std::move(r));
+        p.deliver(std::move(r));
         st.queue.erase(st.queue.begin());
         continue;
       }
@@ -213,7 +247,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         command_reply r;
         r.stream = st.stream;
         r.version = st.version;
-        p.promise.deliver(std::move(r));
+        p.deliver(std::move(r));
         st.queue.erase(st.queue.begin());
         continue;
       }
@@ -245,7 +279,8 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
   return {
       [self, drain](command_msg<Agg>& msg) {
         self->state.touched = true;
-        auto rp = self->make_response_promise();
+        caf::response_promise rp;
+        if (!msg.done) rp = self->make_response_promise();
         self->state.queue.push_back({std::move(msg), rp});
         (*drain)();
         return rp;
@@ -260,7 +295,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
             out.error = r.error;
             out.message = "cannot load " + st.stream;
             out.stream = st.stream;
-            p.promise.deliver(std::move(out));
+            p.deliver(std::move(out));
           }
           st.queue.clear();
           self->quit(caf::exit_reason::user_shutdown);
@@ -293,7 +328,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
                                     m.detail.empty() ? ec.message() : m.detail);
           out.stream = st.stream;
           out.version = st.version;
-          p.promise.deliver(std::move(out));
+          p.deliver(std::move(out));
           st.queue.erase(st.queue.begin());
           st.retried = false;
           st.in_flight.clear();
@@ -322,7 +357,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         st.retried = false;
         auto effects = reply.events;
         auto meta = std::move(p.msg.meta);
-        p.promise.deliver(std::move(reply));
+        p.deliver(std::move(reply));
         st.queue.erase(st.queue.begin());
         if (!effects.empty()) {
           if constexpr (requires { Agg::after(st.state, effects, *svc, meta); })

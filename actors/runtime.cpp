@@ -129,10 +129,9 @@ public:
     ++svc_.commands;
     auto ref = domain::stream_of(cmd);
     auto stream = ref.stream();
-    submit_msg m;
-    m.done = std::move(done);
     if (ref.kind == domain::aggregate_kind::device) {
-      m.dest = internal::directory_for(directories_, stream);
+      // Straight to the device's directory; the host calls `done` itself.
+      const auto& dest = internal::directory_for(directories_, stream);
       domain::device_command dc = std::visit(
           [](auto& c) -> domain::device_command {
             using C = std::decay_t<decltype(c)>;
@@ -142,12 +141,15 @@ public:
               return domain::device_command{};
           },
           cmd);
-      m.msg = caf::make_message(
-          command_msg<device_agg>{std::move(stream), std::move(dc), std::move(meta)});
-    } else {
-      m.dest = catalog_actor_;
-      m.msg = caf::make_message(catalog_cmd{std::move(cmd), std::move(meta)});
+      caf::anon_send(dest, command_msg<device_agg>{std::move(stream), std::move(dc),
+                                                   std::move(meta),
+                                                   std::make_shared<reply_once>(std::move(done))});
+      return;
     }
+    submit_msg m;
+    m.done = std::move(done);
+    m.dest = catalog_actor_;
+    m.msg = caf::make_message(catalog_cmd{std::move(cmd), std::move(meta)});
     caf::anon_send(next_client(), std::move(m));
   }
 

@@ -595,7 +595,7 @@ private:
     self_
         ->request(dir, caf::infinite,
                   command_msg<device_agg>{std::move(stream), std::move(cmd),
-                                          meta(principal, correlation)})
+                                          meta(principal, correlation), {}})
         .then(
             [this, task_id, idx, kind](command_outcome& o) {
               --d_.in_flight;

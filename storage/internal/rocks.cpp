@@ -2,6 +2,8 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <fmt/format.h>
@@ -10,6 +12,22 @@
 #include <vector>
 
 namespace otaledger::storage::internal {
+
+namespace {
+
+/// The stream part of a `stream_index` key (stream NUL be64 version): every
+/// read of that family is a scan of one stream, so the memtable hashes by
+/// stream and keeps each stream's few entries in its own small skip list.
+class stream_prefix final : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override { return "otaledger.stream_index_prefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key.size() - 8};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 9; }
+};
+
+} // namespace
 
 rocks::~rocks() {
   if (!db) return;
@@ -49,13 +67,19 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   dbo.max_total_wal_size = 4 * static_cast<std::uint64_t>(opts.memtable_bytes);
   dbo.keep_log_file_num = 4;
   dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // One thread (the append writer) writes; hash memtables (below) need this.
+  dbo.allow_concurrent_memtable_write = false;
 
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
-  auto cf_options = [&](bool point_lookups, std::size_t block_size) {
+  auto cf_options = [&](bool point_lookups, std::size_t block_size, bool prefix_filter = false) {
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
     table.block_size = block_size;
-    if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    if (point_lookups || prefix_filter)
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Per-stream (prefix) filters: a recovering aggregate's seek skips every
+    // table file that holds none of its stream.
+    if (prefix_filter) table.whole_key_filtering = false;
     rocksdb::ColumnFamilyOptions cfo;
     cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cfo.write_buffer_size = opts.memtable_bytes;
@@ -73,7 +97,19 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (std::size_t i = 0; i < cf_count; ++i) {
     const bool scans = i == cf_log || i == cf_stream_index;
-    cfs.emplace_back(cf_names[i], cf_options(!scans, i == cf_log ? 16 * 1024 : 4 * 1024));
+    auto cfo = cf_options(!scans, i == cf_log ? 16 * 1024 : 4 * 1024, i == cf_stream_index);
+    // Random keys written one per append or event and read by key (heads,
+    // command ids) or by stream (the index): hash memtables insert in O(1)
+    // instead of walking a skip list of the whole memtable (the writer thread
+    // spent most of its time there).
+    if (getenv("XX_NOHASH")) {} else if (i == cf_streams || i == cf_commands) {
+      cfo.prefix_extractor.reset(rocksdb::NewNoopTransform());
+      cfo.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+    } else if (i == cf_stream_index) {
+      cfo.prefix_extractor = std::make_shared<stream_prefix>();
+      cfo.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+    }
+    cfs.emplace_back(cf_names[i], std::move(cfo));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -575,6 +575,7 @@ rocksdb_event_store::read_stream(std::string_view stream, stream_version from, s
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
+  ro.prefix_same_as_start = true; // the index is hashed by stream (rocks.cpp)
   std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator(ro, (*db_)[cf_stream_index])};
   std::vector<std::uint64_t> versions, positions;
   for (it->Seek(lower); it->Valid() && positions.size() < max; it->Next()) {
