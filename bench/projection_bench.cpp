@@ -194,24 +194,36 @@ std::pair<double, std::uint64_t> raw_scan(const options& o) {
   return {secs, n};
 }
 
-/// Folds every view from position 1 into fresh spaces; seconds.
-double project_once(const options& o, int rep, bool fresh, std::size_t cache_mb) {
+std::string be64(std::uint64_t g) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[static_cast<std::size_t>(i)] = static_cast<char>(g & 0xFF);
+    g >>= 8;
+  }
+  return s;
+}
+
+/// Folds every view from position 1 into fresh generations and makes them
+/// the live views (so view_page reads populated views); seconds.
+double project_once(const options& o, int rep, bool fresh, std::size_t cache_mb, bool threads) {
   auto db = open_database(o);
   if (!db) return 0;
+  auto& kv = *db.value().views;
+  const std::uint64_t generation = 1000 + static_cast<std::uint64_t>(rep);
   std::vector<projections::view_target> targets;
   storage::write_batch reset;
   for (auto v : projections::view_names()) {
-    targets.push_back({std::string{v} + "@bench" + std::to_string(rep),
+    targets.push_back({projections::space_name(v, generation),
                        "bench." + std::string{v} + std::to_string(rep)});
     reset.erase_space(targets.back().space);
     reset.set_checkpoint(targets.back().checkpoint, log_position{0});
   }
-  if (!db.value().views->write(reset, write_mode::no_sync)) return 0;
+  if (!kv.write(reset, write_mode::no_sync)) return 0;
   projections::projector_options po;
   po.fresh = fresh;
+  po.fresh_threads = threads;
   if (cache_mb) po.fresh_cache_bytes = cache_mb << 20;
-  projections::projector p{*db.value().events, *db.value().views, projections::make_all_views(),
-                           po};
+  projections::projector p{*db.value().events, kv, projections::make_all_views(), po};
   if (!p.open(targets)) return 0;
   auto t0 = steady::now();
   auto n = p.catch_up();
@@ -220,13 +232,16 @@ double project_once(const options& o, int rep, bool fresh, std::size_t cache_mb)
     std::cerr << "projection bench: " << projections::error_detail() << "\n";
     return 0;
   }
-  // Leave the last run's views as the live ones for view_page.
+  // Swap the rebuilt views in as the live ones (as rebuild does).
   storage::write_batch live;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    live.erase_space(projections::space_name(projections::view_names()[i], 1));
-    live.set_checkpoint(projections::checkpoint_name(projections::view_names()[i]), p.position());
+    const auto v = projections::view_names()[i];
+    auto old = projections::live_space(kv, v);
+    if (old && old.value() != targets[i].space) live.erase_space(old.value());
+    live.put(projections::meta_space, v, be64(generation));
+    live.set_checkpoint(projections::checkpoint_name(v), p.position());
   }
-  (void)db.value().views->write(live, write_mode::no_sync);
+  if (!kv.write(live, write_mode::sync)) return 0;
   return secs;
 }
 
@@ -236,13 +251,14 @@ void project_rebuild(const args& a) {
   const int reps = std::stoi(a.get("reps", "2"));
   const bool fresh = a.get("fresh", "1") != "0";
   const std::size_t cache_mb = std::stoull(a.get("fresh_cache_mb", "0"));
+  const bool threads = a.get("threads", "1") != "0";
   raw_scan(p->opts); // warm the OS cache
   std::pair<double, std::uint64_t> best_scan{1e30, 0};
   double best_proj = 1e30;
   for (int r = 0; r < reps; ++r) {
     auto s = raw_scan(p->opts);
     if (s.first > 0 && s.first < best_scan.first) best_scan = s;
-    auto secs = project_once(p->opts, r, fresh, cache_mb);
+    auto secs = project_once(p->opts, r, fresh, cache_mb, threads);
     if (secs > 0 && secs < best_proj) best_proj = secs;
   }
   const double scan_rate = static_cast<double>(best_scan.second) / best_scan.first;
@@ -252,6 +268,7 @@ void project_rebuild(const args& a) {
   emit("project_rebuild", {{"events", p->events},
                            {"views", projections::view_names().size()},
                            {"fresh", fresh},
+                           {"threads", threads},
                            {"fill_seconds", p->fill_seconds},
                            {"seconds", best_proj},
                            {"ops_per_s", proj_rate},
@@ -274,6 +291,18 @@ void view_page(const args& a) {
   }
   projections::queries q{*db.value().views};
   const std::uint64_t devices = (p->events - 2) / 6;
+  // The pages must come from a populated view: the task's progress must
+  // count every device, and a first page must be full.
+  std::uint64_t counted = 0;
+  if (auto pr = q.progress("T1"); pr && pr.value()) counted = pr.value()->counters.total;
+  auto first = q.device_status("T1", {}, {"", 50});
+  const std::size_t first_rows = first ? first.value().items.size() : 0;
+  if (counted != devices || first_rows != std::min<std::uint64_t>(50, devices)) {
+    std::cerr << "projection bench: the executions view is not populated (progress total "
+              << counted << " of " << devices << " devices, first page " << first_rows
+              << " rows)\n";
+    return;
+  }
   const int pages = std::stoi(a.get("pages", "2000"));
   std::mt19937_64 rng{a.seed};
   std::vector<double> lat;
@@ -304,6 +333,7 @@ void view_page(const args& a) {
     time_one([&] { return q.device_status("T1", {std::nullopt, mac}, {"", 50}); });
   }
   emit("view_page", {{"events", p->events},
+                     {"devices_in_view", counted},
                      {"pages", lat.size()},
                      {"rows", rows},
                      {"p50_ms", percentile(lat, 50)},

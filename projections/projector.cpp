@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <future>
 #include <limits>
 
 namespace otaledger::projections {
@@ -73,16 +75,120 @@ const std::string& error_detail() {
 // view_txn
 
 namespace {
-constexpr std::size_t entry_overhead = 96; // node, hash bucket, std::string headers
+constexpr std::size_t entry_overhead = 96; // deque node, index words, string headers
+
+std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+std::uint64_t mix64(std::uint64_t x) noexcept { // splitmix64's finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
+/// The first 16 bytes of a key as two big-endian words (zero padded): keys
+/// compare as (w0, w1, then the whole key), which is bytewise order.
+struct sort_key {
+  std::uint64_t w0, w1;
+  const std::string* key;
+  void* node;
+};
+
+sort_key make_sort_key(const std::string& k, void* n) noexcept {
+  char b[16] = {};
+  std::memcpy(b, k.data(), std::min<std::size_t>(16, k.size()));
+  return {__builtin_bswap64(load64(b)), __builtin_bswap64(load64(b + 8)), &k, n};
+}
+
+bool sort_less(const sort_key& a, const sort_key& b) noexcept {
+  if (a.w0 != b.w0) return a.w0 < b.w0;
+  if (a.w1 != b.w1) return a.w1 < b.w1;
+  return *a.key < *b.key;
+}
+
 } // namespace
 
+std::uint64_t view_txn::hash(std::string_view key) noexcept {
+  const char* p = key.data();
+  std::size_t n = key.size();
+  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    h = (h ^ load64(p)) * 0x9fb21c651e98df25ull;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    char b[8] = {};
+    std::memcpy(b, p, n);
+    h = (h ^ load64(b)) * 0x9fb21c651e98df25ull;
+  }
+  return mix64(h);
+}
+
+view_txn::node* view_txn::find(std::string_view key, std::uint64_t h) noexcept {
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  const std::uint64_t tag = h >> 32;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const std::uint64_t w = index_[i];
+    if (w == 0) return nullptr;
+    if ((w >> 32) == tag) {
+      node& n = nodes_[(w & 0xFFFFFFFFu) - 1];
+      if (n.key == key) return &n;
+    }
+  }
+}
+
+void view_txn::grow() {
+  std::vector<std::uint64_t> bigger(index_.empty() ? 1024 : index_.size() * 2, 0);
+  const std::size_t mask = bigger.size() - 1;
+  for (std::size_t idx = 0; idx < nodes_.size(); ++idx) {
+    const std::uint64_t h = hash(nodes_[idx].key);
+    std::size_t i = h & mask;
+    while (bigger[i] != 0)
+      i = (i + 1) & mask;
+    bigger[i] = ((h >> 32) << 32) | (idx + 1);
+  }
+  index_.swap(bigger);
+}
+
+view_txn::node& view_txn::add(std::string&& key, std::uint64_t h, entry e) {
+  if ((nodes_.size() + 1) * 2 > index_.size()) grow();
+  const std::size_t mask = index_.size() - 1;
+  std::size_t i = h & mask;
+  while (index_[i] != 0)
+    i = (i + 1) & mask;
+  bytes_ += key.size() + entry_overhead;
+  nodes_.push_back(node{std::move(key), std::move(e)});
+  index_[i] = ((h >> 32) << 32) | nodes_.size();
+  return nodes_.back();
+}
+
+void view_txn::clear() {
+  nodes_.clear();
+  nodes_.shrink_to_fit();
+  if (index_.size() > (std::size_t{1} << 16))
+    std::vector<std::uint64_t>{}.swap(index_);
+  else
+    std::fill(index_.begin(), index_.end(), 0);
+  bytes_ = 0;
+  dirty_ = false;
+}
+
 const std::string* view_txn::get(std::string_view key) {
-  auto it = overlay_.find(key);
-  if (it == overlay_.end()) {
-    if (fresh_ && !spilled_) {
-      // An erased space nothing was written to yet: the row does not exist.
-      it = overlay_.emplace(std::string{key}, entry{std::nullopt, false, false}).first;
-      bytes_ += key.size() + entry_overhead;
+  const std::uint64_t h = hash(key);
+  node* n = find(key, h);
+  if (!n) {
+    if (fresh_ && !maybe_spilled(h)) {
+      // An erased space this key was never written to: the row does not exist.
+      add(std::string{key}, h, entry{std::nullopt, false, false});
       return nullptr;
     }
     auto r = kv_->get(space_, key);
@@ -91,67 +197,113 @@ const std::string* view_txn::get(std::string_view key) {
       return nullptr;
     }
     const bool stored = r.value().has_value();
-    bytes_ += key.size() + entry_overhead + (stored ? r.value()->size() : 0);
-    it = overlay_.emplace(std::string{key}, entry{std::move(r).value(), false, stored}).first;
+    if (stored) bytes_ += r.value()->size();
+    n = &add(std::string{key}, h, entry{std::move(r).value(), false, stored});
   }
-  return it->second.value ? &*it->second.value : nullptr;
+  return n->e.value ? &*n->e.value : nullptr;
 }
 
-view_txn::overlay_map::iterator view_txn::slot(std::string&& key) {
-  const std::size_t n = key.size();
-  auto [it, inserted] = overlay_.try_emplace(std::move(key));
-  if (inserted) {
-    bytes_ += n + entry_overhead;
-    // Written blind: known absent only in a fresh space nothing was spilled to.
-    it->second.stored = !(fresh_ && !spilled_);
-  } else if (it->second.value) {
-    bytes_ -= std::min(bytes_, it->second.value->size());
+view_txn::node& view_txn::slot(std::string&& key) {
+  const std::uint64_t h = hash(key);
+  node* n = find(key, h);
+  if (!n) {
+    // Written blind: known absent only in a fresh space it was never spilled to.
+    n = &add(std::move(key), h, entry{std::nullopt, false, !(fresh_ && !maybe_spilled(h))});
+  } else if (n->e.value) {
+    bytes_ -= std::min(bytes_, n->e.value->size());
   }
   dirty_ = true;
-  it->second.written = true;
-  return it;
+  n->e.written = true;
+  return *n;
 }
 
 void view_txn::put(std::string key, std::string value) {
-  auto it = slot(std::move(key));
+  node& n = slot(std::move(key));
   bytes_ += value.size();
-  it->second.value = std::move(value);
+  n.e.value = std::move(value);
 }
 
 void view_txn::erase(std::string key) {
-  slot(std::move(key))->second.value.reset();
+  slot(std::move(key)).e.value.reset();
 }
 
-std::vector<std::pair<const std::string, view_txn::entry>*> view_txn::dirty_sorted() {
-  std::vector<std::pair<const std::string, entry>*> out;
-  out.reserve(overlay_.size());
-  for (auto& kv : overlay_)
-    if (kv.second.written && (kv.second.value || kv.second.stored)) out.push_back(&kv);
-  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->first < b->first; });
+std::vector<std::pair<const std::string*, view_txn::entry*>> view_txn::dirty_sorted() {
+  std::vector<sort_key> keys;
+  keys.reserve(nodes_.size());
+  for (auto& n : nodes_)
+    if (n.e.written && (n.e.value || n.e.stored)) keys.push_back(make_sort_key(n.key, &n));
+  std::sort(keys.begin(), keys.end(), sort_less);
+  std::vector<std::pair<const std::string*, entry*>> out;
+  out.reserve(keys.size());
+  for (auto& k : keys)
+    out.emplace_back(k.key, &static_cast<node*>(k.node)->e);
   return out;
 }
 
 result<void> view_txn::spill() {
-  // Take the nodes out of the map (keys and values move, nothing is copied).
-  std::vector<overlay_map::node_type> nodes;
-  nodes.reserve(overlay_.size());
-  while (!overlay_.empty()) {
-    auto n = overlay_.extract(overlay_.begin());
-    const auto& e = n.mapped();
-    if (e.written && (e.value || e.stored)) nodes.push_back(std::move(n));
+  std::vector<sort_key> keys;
+  keys.reserve(nodes_.size());
+  for (auto& n : nodes_)
+    if (n.e.written && (n.e.value || n.e.stored)) keys.push_back(make_sort_key(n.key, &n));
+  if (keys.empty()) {
+    clear();
+    return outcome::success();
   }
-  clear();
-  if (nodes.empty()) return outcome::success();
-  std::sort(nodes.begin(), nodes.end(),
-            [](const auto& a, const auto& b) { return a.key() < b.key(); });
+  std::sort(keys.begin(), keys.end(), sort_less);
   std::vector<storage::kv_store::ingest_row> rows;
-  rows.reserve(nodes.size());
-  for (auto& n : nodes)
-    rows.emplace_back(std::move(n.key()), std::move(n.mapped().value));
-  nodes.clear(); // frees the nodes (their keys and values moved out)
+  std::vector<std::uint64_t> hashes;
+  rows.reserve(keys.size());
+  hashes.reserve(keys.size());
+  for (auto& k : keys) {
+    auto* n = static_cast<node*>(k.node);
+    hashes.push_back(hash(n->key));
+    rows.emplace_back(std::move(n->key), std::move(n->e.value));
+  }
+  keys.clear();
+  clear();
+  // Remembered before the ingest: if it fails, misses read the store.
+  remember_spilled(hashes);
   OTA_TRYV(kv_->ingest(space_, rows));
-  spilled_ = true;
   return outcome::success();
+}
+
+namespace {
+constexpr int bloom_probes = 6;
+std::uint64_t bloom_hash(std::uint64_t h) noexcept {
+  return mix64(h ^ 0x5851f42d4c957f2dull);
+}
+} // namespace
+
+bool view_txn::maybe_spilled(std::uint64_t h) const noexcept {
+  const std::uint64_t g = bloom_hash(h);
+  for (const auto& f : spilled_filters_) {
+    const std::size_t blocks = f.size() / 8;
+    const std::uint64_t* b = f.data() + 8 * static_cast<std::size_t>(
+                                               (static_cast<unsigned __int128>(g) * blocks) >> 64);
+    bool all = true;
+    for (int i = 0; i < bloom_probes && all; ++i) {
+      const unsigned bit = static_cast<unsigned>((h >> (9 * i)) & 511);
+      all = (b[bit >> 6] >> (bit & 63)) & 1;
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+void view_txn::remember_spilled(const std::vector<std::uint64_t>& hashes) {
+  // About 12 bits per key: a false "maybe" (a needless read) about 1 in 100.
+  const std::size_t blocks = std::max<std::size_t>(1, (hashes.size() * 12 + 511) / 512);
+  std::vector<std::uint64_t> f(blocks * 8, 0);
+  for (std::uint64_t h : hashes) {
+    const std::uint64_t g = bloom_hash(h);
+    std::uint64_t* b =
+        f.data() + 8 * static_cast<std::size_t>((static_cast<unsigned __int128>(g) * blocks) >> 64);
+    for (int i = 0; i < bloom_probes; ++i) {
+      const unsigned bit = static_cast<unsigned>((h >> (9 * i)) & 511);
+      b[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+    }
+  }
+  spilled_filters_.push_back(std::move(f));
 }
 
 // ---------------------------------------------------------------------------
@@ -247,6 +399,8 @@ std::vector<std::string> projector::view_names() const {
 }
 
 result<void> projector::fold(std::span<const events::envelope> page) {
+  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && page.size() > 1)
+    return fold_parallel(page);
   for (const auto& env : page) {
     bool any = false, decode = false;
     for (auto& s : slots_) {
@@ -283,23 +437,125 @@ result<void> projector::fold(std::span<const events::envelope> page) {
   return outcome::success();
 }
 
+namespace {
+
+/// An error found on a worker thread (error details are thread-local).
+struct fold_error {
+  std::error_code ec;
+  std::string detail;
+};
+
+/// Folds the page into one view's rows (the serial fold's rules, per view).
+fold_error fold_one(projection& fold, view_txn& tx, log_position& pending,
+                    std::span<const events::envelope> page,
+                    const std::vector<std::optional<events::event>>& evs) {
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    const auto& env = page[i];
+    if (env.position() <= pending()) continue;
+    if (env.position() != pending() + 1)
+      return {make_error_code(storage::errc::corruption),
+              fmt::format("projection {}: expected position {}, got {}", fold.name(),
+                          pending() + 1, env.position())};
+    if (fold.wants(env.type)) {
+      fold.apply(tx, env, evs[i] ? &*evs[i] : nullptr);
+      if (auto ec = tx.error())
+        return {ec, fmt::format("projection {}: reading rows at position {}: {}", fold.name(),
+                                env.position(), ec.message())};
+    }
+    pending = env.position;
+  }
+  return {};
+}
+
+/// Decodes page[from, to) where some view wants the payload.
+fold_error decode_range(std::span<const events::envelope> page, std::size_t from, std::size_t to,
+                        const std::vector<char>& need,
+                        std::vector<std::optional<events::event>>& evs) {
+  for (std::size_t i = from; i < to; ++i) {
+    if (!need[i]) continue;
+    auto d = events::decode(page[i]);
+    if (!d)
+      return {d.error(), fmt::format("decoding event at position {} ({}): {}", page[i].position(),
+                                     page[i].type, d.error().message())};
+    evs[i].emplace(std::move(d).value());
+  }
+  return {};
+}
+
+} // namespace
+
+result<void> projector::fold_parallel(std::span<const events::envelope> page) {
+  // Which events some view (that has not folded them yet) decodes.
+  std::vector<char> need(page.size(), 0);
+  for (std::size_t i = 0; i < page.size(); ++i)
+    for (auto& s : slots_)
+      if (page[i].position() > s.pending() && s.fold->needs_event() &&
+          s.fold->wants(page[i].type)) {
+        need[i] = 1;
+        break;
+      }
+  std::vector<std::optional<events::event>> evs(page.size());
+  {
+    const std::size_t half = page.size() / 2;
+    auto second = std::async(std::launch::async, [&] {
+      return decode_range(page, half, page.size(), need, evs);
+    });
+    auto first = decode_range(page, 0, half, need, evs);
+    auto later = second.get();
+    if (first.ec) return fail_with(first.ec, std::move(first.detail));
+    if (later.ec) return fail_with(later.ec, std::move(later.detail));
+  }
+  // The executions view (the heaviest) on a second thread, the rest here.
+  std::size_t heavy = 0;
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].fold->name() == "executions") heavy = i;
+  auto other = std::async(std::launch::async, [&] {
+    auto& s = slots_[heavy];
+    return fold_one(*s.fold, *s.tx, s.pending, page, evs);
+  });
+  fold_error mine;
+  for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
+    if (i != heavy) mine = fold_one(*slots_[i].fold, *slots_[i].tx, slots_[i].pending, page, evs);
+  auto theirs = other.get();
+  if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
+  if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
+  uncommitted_ += page.size();
+  return outcome::success();
+}
+
 result<void> projector::commit() {
   storage::write_batch b;
   bool moved = false;
-  for (auto& s : slots_) {
-    if (opts_.fresh) {
-      // Rows first (ingested: durable), then the checkpoint in the batch below.
+  if (opts_.fresh) {
+    // Rows first (ingested: durable), then the checkpoints in the batch below.
+    // Two threads: the biggest overlay on one, the others on this one.
+    auto spill = [](slot& s) -> fold_error {
       if (auto r = s.tx->spill(); !r)
-        return fail_with(r.error(),
-                         fmt::format("writing view {} up to position {}: {}", s.fold->name(),
-                                     s.pending(), storage::error_detail()));
-    } else {
+        return {r.error(), fmt::format("writing view {} up to position {}: {}", s.fold->name(),
+                                       s.pending(), storage::error_detail())};
+      return {};
+    };
+    std::size_t big = 0;
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].tx->bytes() > slots_[big].tx->bytes()) big = i;
+    std::future<fold_error> other;
+    if (opts_.fresh_threads && slots_.size() > 1)
+      other = std::async(std::launch::async, [&] { return spill(slots_[big]); });
+    fold_error mine;
+    for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
+      if (i != big || !other.valid()) mine = spill(slots_[i]);
+    fold_error theirs = other.valid() ? other.get() : fold_error{};
+    if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
+    if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
+  }
+  for (auto& s : slots_) {
+    if (!opts_.fresh) {
       // In key order: RocksDB inserts neighbouring keys far more cheaply.
-      for (auto* e : s.tx->dirty_sorted()) {
-        if (e->second.value)
-          b.put(s.tx->space(), e->first, *e->second.value);
+      for (auto [key, e] : s.tx->dirty_sorted()) {
+        if (e->value)
+          b.put(s.tx->space(), *key, *e->value);
         else
-          b.erase(s.tx->space(), e->first);
+          b.erase(s.tx->space(), *key);
       }
     }
     if (s.pending != s.checkpoint) {

@@ -74,6 +74,9 @@ struct projector_options {
   /// Fresh mode: the approximate bytes of rows kept in memory before they are
   /// written out. Default: 256 MiB.
   std::size_t fresh_cache_bytes = std::size_t{256} << 20;
+  /// Fresh mode: decode each page and fold the views on two threads (the
+  /// `executions` view on one, the others on the caller's). Default: true.
+  bool fresh_threads = true;
 };
 
 /// Where a projector keeps one view (normally the live space and checkpoint).
@@ -119,6 +122,9 @@ private:
     log_position pending; ///< last position folded but not committed
   };
   result<void> fold(std::span<const events::envelope> page);
+  /// Fresh mode: decodes the page on two threads, then folds the views in two
+  /// groups on two threads (each view's rows stay on one thread).
+  result<void> fold_parallel(std::span<const events::envelope> page);
   result<void> commit();
   std::size_t cached_bytes() const;
 

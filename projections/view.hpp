@@ -19,11 +19,11 @@
 #include "events/envelope.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,8 +45,8 @@ inline constexpr std::uint32_t view_format = 1;
 /// else touches) the overlay outlives batches: it is a write-back cache that
 /// the projector spills (writes out in key order with kv_store::ingest, then
 /// forgets) when it outgrows projector_options::fresh_cache_bytes and at the
-/// end. Until the first spill the space is known to be empty, so a key not in
-/// the overlay is absent without asking the store.
+/// end. Each spill keeps a Bloom filter of the keys it wrote, so a key not in
+/// the overlay and in no filter is absent without asking the store.
 class view_txn {
 public:
   view_txn(storage::kv_store& kv, std::string space, bool fresh = false)
@@ -86,41 +86,49 @@ public:
     bool written = false;             ///< true: flush it (put or erase)
     bool stored = true;               ///< false: known absent from the kv store
   };
-  /// Hashes std::string and std::string_view alike (lookups without a copy).
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  using overlay_map = std::unordered_map<std::string, entry, key_hash, std::equal_to<>>;
-  /// Every key read or written in this batch, for the projector to flush.
-  overlay_map& entries() noexcept { return overlay_; }
   /// The entries to write (written, and not an erase of a key the store
-  /// lacks), sorted by key.
-  std::vector<std::pair<const std::string, entry>*> dirty_sorted();
+  /// lacks), sorted by key. Valid until the next get/put/erase/clear.
+  std::vector<std::pair<const std::string*, entry*>> dirty_sorted();
   bool dirty() const noexcept { return dirty_; }
   bool fresh() const noexcept { return fresh_; }
   /// Approximate bytes the overlay holds.
   std::size_t bytes() const noexcept { return bytes_; }
+  /// Keys the overlay holds.
+  std::size_t size() const noexcept { return nodes_.size(); }
   /// Forgets the batch (after a commit, or to bound memory between commits).
-  void clear() {
-    overlay_.clear();
-    bytes_ = 0;
-    dirty_ = false;
-  }
+  void clear();
   /// Fresh mode: ingests the dirty rows in key order and forgets the overlay.
   result<void> spill();
 
 private:
-  overlay_map::iterator slot(std::string&& key);
+  // The overlay: nodes in a deque (stable addresses, so get()'s pointer
+  // survives puts of other keys) indexed by an open-addressing table of
+  // (32-bit hash tag, node index + 1) words with linear probing. No node is
+  // ever removed before clear(): an erase keeps the key with no value.
+  struct node {
+    std::string key;
+    entry e;
+  };
+  static std::uint64_t hash(std::string_view key) noexcept;
+  /// The node of `key`, or nullptr; `h` is hash(key).
+  node* find(std::string_view key, std::uint64_t h) noexcept;
+  /// Adds a node for a key known not to be in the overlay.
+  node& add(std::string&& key, std::uint64_t h, entry e);
+  node& slot(std::string&& key);
+  void grow();
+
+  /// Fresh mode: whether the key may have been written out by a spill (a
+  /// Bloom filter per spill; no false negatives, so "no" means absent).
+  bool maybe_spilled(std::uint64_t h) const noexcept;
+  void remember_spilled(const std::vector<std::uint64_t>& hashes);
 
   storage::kv_store* kv_;
   std::string space_;
-  overlay_map overlay_;
+  std::vector<std::vector<std::uint64_t>> spilled_filters_; ///< 512-bit blocks
+  std::deque<node> nodes_;
+  std::vector<std::uint64_t> index_; ///< 0: empty; else (tag << 32) | (node + 1)
   std::size_t bytes_ = 0;
   bool fresh_ = false;
-  bool spilled_ = false; ///< fresh mode: rows were written out (misses must read)
   bool dirty_ = false;
   std::error_code error_;
 };

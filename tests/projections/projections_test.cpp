@@ -338,6 +338,15 @@ BOOST_FIXTURE_TEST_CASE(a_rebuild_that_spills_every_page_equals_the_live_view, f
   for (auto& rep : again.value())
     BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
   BOOST_TEST((live_digests() == before));
+  // And folded on one thread (fresh_threads off), spilling every page.
+  o.projector.read_page = 3;
+  o.projector.fresh_cache_bytes = 1;
+  o.projector.fresh_threads = false;
+  auto serial = rebuild(*log, *kv, all_names(), o);
+  BOOST_REQUIRE_MESSAGE(serial, error_detail());
+  for (auto& rep : serial.value())
+    BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
+  BOOST_TEST((live_digests() == before));
 }
 
 BOOST_FIXTURE_TEST_CASE(verify_reports_a_tampered_view_and_keeps_it, fixture) {
