@@ -2,6 +2,7 @@
 
 #include "kafka/consumer.hpp"
 #include "kafka/errc.hpp"
+#include "kafka/views.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,12 @@ Prints the events the Kafka relay published, one JSON envelope per line
 (docs/kafka.md), copies dropped. Stops on --max, on --exit-at-end, or on
 SIGINT/SIGTERM.
 
+With --views DIR, builds the server's views (tasks, executions, fleet,
+catalog, groups, audit) in DIR from the topic alone instead: every partition
+from the beginning (or from where DIR's views are), copies dropped, events
+folded in log-position order; then prints one JSON line per view (position,
+rows, digest: equal to `otaledger rebuild` digests of the same log).
+
 options:
   --brokers HOST:PORT[,...]  bootstrap brokers (default: $OTALEDGER_KAFKA_BROKERS)
   --topic NAME               topic (default: otaledger.events)
@@ -37,6 +44,9 @@ options:
   --exit-at-end              stop once every partition was read to its end
   --no-dedupe                print copies too (re-published events)
   --stats                    print a summary on stderr when done
+  --views DIR                build the views in DIR (a new directory, or one an earlier
+                             --views run filled: it resumes) instead of printing events;
+                             with --exit-at-end, stops once every position is folded
   -X PROPERTY=VALUE          a librdkafka property (security.protocol, sasl.*, ssl.*...)
   -h, --help                 this text
 )";
@@ -75,6 +85,39 @@ std::optional<std::uint64_t> parse_count(std::string_view s) {
   return v;
 }
 
+// `consume --views DIR`.
+int views_main(const consumer_options& opts, const std::string& dir, bool exit_at_end,
+               bool print_stats) {
+  views_options vo;
+  vo.consumer = opts;
+  vo.dir = dir;
+  vo.until_end = exit_at_end;
+  vo.stop = &interrupted;
+  signal_guard guard;
+  interrupted.store(false);
+  auto r = build_views_from_topic(vo);
+  if (!r) {
+    std::cerr << "otaledger consume: " << views_error_detail() << " (" << r.error().message()
+              << ")\n";
+    return 1;
+  }
+  const auto& rep = r.value();
+  for (const auto& [view, d] : rep.digests) {
+    nlohmann::ordered_json j = {{"view", view},           {"position", rep.position()},
+                                {"rows", d.rows},         {"bytes", d.bytes},
+                                {"digest", d.hash}};
+    std::cout << j.dump() << "\n";
+  }
+  std::cout << std::flush;
+  if (print_stats)
+    std::cerr << "otaledger consume: views in " << dir << " at position " << rep.position()
+              << " (from " << rep.started_at() << "), " << rep.folded << " events folded, "
+              << rep.records << " records read, " << rep.duplicates << " copies dropped, "
+              << rep.malformed << " malformed skipped, at most " << rep.most_held
+              << " events held for an earlier position\n";
+  return 0;
+}
+
 } // namespace
 
 int consume_main(int argc, char** argv) {
@@ -86,6 +129,8 @@ int consume_main(int argc, char** argv) {
   std::string output = "jsonl";
   bool exit_at_end = false;
   bool print_stats = false;
+  std::string views_dir;
+  bool views_conflict = false; // an option that has no meaning with --views
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -117,19 +162,25 @@ int consume_main(int argc, char** argv) {
       if (!take(opts.client.topic)) return usage_error("--topic needs a value");
     } else if (arg == "--from-beginning") {
       opts.from_beginning = true;
+    } else if (arg == "--views") {
+      if (!take(views_dir) || views_dir.empty()) return usage_error("--views needs a directory");
     } else if (arg == "--max") {
+      views_conflict = true;
       if (!take(v)) return usage_error("--max needs a value");
       max = parse_count(v);
       if (!max) return usage_error("--max must be a non-negative integer, not '" + v + "'");
     } else if (arg == "--output") {
+      views_conflict = true;
       if (!take(output)) return usage_error("--output needs a value");
       if (output != "jsonl" && output != "pretty")
         return usage_error("--output must be jsonl or pretty, not '" + output + "'");
     } else if (arg == "--group") {
+      views_conflict = true;
       if (!take(opts.group_id)) return usage_error("--group needs a value");
     } else if (arg == "--exit-at-end") {
       exit_at_end = true;
     } else if (arg == "--no-dedupe") {
+      views_conflict = true;
       opts.dedupe = false;
     } else if (arg == "--stats") {
       print_stats = true;
@@ -148,6 +199,11 @@ int consume_main(int argc, char** argv) {
   if (opts.client.brokers.empty())
     return usage_error("no brokers: pass --brokers or set OTALEDGER_KAFKA_BROKERS");
   if (auto why = validate(opts); !why.empty()) return usage_error(why);
+  if (!views_dir.empty()) {
+    if (views_conflict)
+      return usage_error("--views cannot be combined with --max, --output, --group or --no-dedupe");
+    return views_main(opts, views_dir, exit_at_end, print_stats);
+  }
   if (max && *max == 0) return 0;
 
   auto consumer = event_consumer::create(opts);

@@ -30,6 +30,8 @@ std::string_view to_message(errc e) {
     return "stopped";
   case errc::already_running:
     return "already running";
+  case errc::missing_position:
+    return "a log position is missing from the topic";
   }
   return "unknown kafka error";
 }

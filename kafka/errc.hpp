@@ -23,6 +23,7 @@ enum class errc : int {
   timeout = 9,            ///< a wait ended before its condition held
   stopped = 10,           ///< the component was stopped
   already_running = 11,   ///< start() on a component that runs
+  missing_position = 12,  ///< a log position never arrived from the topic (views from Kafka)
 };
 
 std::string_view to_message(errc e);
@@ -33,7 +34,8 @@ std::error_code make_error_code(errc e) noexcept;
 inline constexpr errc all_errc[] = {
     errc::invalid_options, errc::client_failed,    errc::broker_unavailable, errc::topic_mismatch,
     errc::unknown_topic,   errc::malformed_record, errc::produce_failed,     errc::consume_failed,
-    errc::timeout,         errc::stopped,          errc::already_running};
+    errc::timeout,         errc::stopped,          errc::already_running,
+    errc::missing_position};
 
 } // namespace otaledger::kafka
 
