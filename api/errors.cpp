@@ -24,6 +24,10 @@ std::string_view to_message(errc e) {
     return "server unavailable";
   case errc::internal:
     return "internal error";
+  case errc::too_large:
+    return "upload too large";
+  case errc::unsupported_type:
+    return "unsupported upload type";
   }
   return "unknown api error";
 }
@@ -46,6 +50,10 @@ std::string_view to_name(errc e) {
     return "unavailable";
   case errc::internal:
     return "internal";
+  case errc::too_large:
+    return "too_large";
+  case errc::unsupported_type:
+    return "unsupported_type";
   }
   return "internal";
 }
@@ -104,6 +112,7 @@ int http_status_of(const std::error_code& ec) {
   if (n == "not_found" || n == "no_execution") return 404;
   if (n == "method_not_allowed") return 405;
   if (n == "too_large") return 413;
+  if (n == "unsupported_type") return 415;
   if (n == "initial_version_missing" || n == "image_missing" || n == "firmware_unverified")
     return 422;
   if (n == "unavailable") return 503;

@@ -8,7 +8,7 @@
 //
 // Taxonomy (STYLE.md §7): bad input 400, unauthenticated 401, forbidden 403,
 // missing 404, refused by the current state 409, unprocessable reference 422,
-// too large 413, unavailable 503, unexpected 500 (logged, not echoed).
+// too large 413, unsupported upload type 415, unavailable 503, unexpected 500 (logged, not echoed).
 //
 // Thread safety: pure functions.
 #pragma once
@@ -34,6 +34,8 @@ enum class errc : int {
   method_not_allowed = 5, ///< the path exists with another method
   unavailable = 6,        ///< the runtime is stopping
   internal = 7,           ///< a bug or an I/O failure (logged)
+  too_large = 8,          ///< an upload over its limit
+  unsupported_type = 9,   ///< an upload's Content-Type or file extension is not allowed (415)
 };
 
 std::string_view to_message(errc e);
@@ -43,7 +45,7 @@ std::error_code make_error_code(errc e) noexcept;
 
 inline constexpr errc all_errc[] = {errc::malformed, errc::unauthorized,       errc::forbidden,
                                     errc::not_found, errc::method_not_allowed, errc::unavailable,
-                                    errc::internal};
+                                    errc::internal,  errc::too_large,          errc::unsupported_type};
 
 /// The machine-readable name of any code ("invalid_state", "malformed", ...).
 std::string error_name(const std::error_code& ec);

@@ -97,36 +97,58 @@ void router::add(std::string method, std::string pattern, handler h, std::size_t
   routes_.push_back(std::move(r));
 }
 
+void router::add_streaming(std::string method, std::string pattern, stream_handler h,
+                           std::size_t max_body) {
+  add(std::move(method), std::move(pattern), handler{}, max_body);
+  routes_.back().stream = std::move(h);
+}
+
 router::match_result router::match(std::string_view method, std::string_view path,
                                    std::map<std::string, std::string>& params) const {
+  // The route with the most literal segments wins ("/v1/devices/search"
+  // before "/v1/devices/{id}"); among equals, the first added.
   auto segs = split_path(path);
   match_result out;
+  const route* best = nullptr;
+  std::size_t best_literals = 0;
+  std::map<std::string, std::string> best_params;
   for (auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     std::map<std::string, std::string> found;
     bool ok = true;
+    std::size_t literals = 0;
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
       auto& want = r.segments[i];
-      if (want.size() > 2 && want.front() == '{' && want.back() == '}')
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
         found[want.substr(1, want.size() - 2)] = std::string{segs[i]};
-      else
+      } else {
         ok = want == segs[i];
+        ++literals;
+      }
     }
     if (!ok) continue;
     out.path_known = true;
     if (r.method != method) continue;
-    params = std::move(found);
-    out.h = &r.h;
-    out.max_body = r.max_body;
-    return out;
+    if (!best || literals > best_literals) {
+      best = &r;
+      best_literals = literals;
+      best_params = std::move(found);
+    }
   }
+  if (!best) return out;
+  params = std::move(best_params);
+  if (best->stream)
+    out.stream = &best->stream;
+  else
+    out.h = &best->h;
+  out.max_body = best->max_body;
   return out;
 }
 
 std::size_t router::body_limit(std::string_view method, std::string_view path) const {
   std::map<std::string, std::string> ignored;
   auto m = match(method, path, ignored);
-  return m.h ? m.max_body : 0;
+  return m.h || m.stream ? m.max_body : 0;
 }
 
 std::vector<std::pair<std::string, std::string>> router::routes() const {
@@ -140,7 +162,8 @@ std::vector<std::pair<std::string, std::string>> router::routes() const {
 
 namespace {
 
-http_request to_request(const http::request<http::string_body>& req, std::string remote) {
+http_request to_request(const http::request_header<>& req, std::string body,
+                        std::string remote) {
   http_request r;
   r.method = std::string{req.method_string()};
   r.target = std::string{req.target()};
@@ -166,7 +189,7 @@ http_request to_request(const http::request<http::string_body>& req, std::string
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     r.headers.emplace_back(std::move(name), std::string{f.value()});
   }
-  r.body = req.body();
+  r.body = std::move(body);
   r.remote = std::move(remote);
   return r;
 }
@@ -222,6 +245,11 @@ private:
                                            " bytes exceeds the limit of " + std::to_string(limit) +
                                            " bytes for " + method + " " + *path)));
     }
+    if (path) {
+      std::map<std::string, std::string> params;
+      auto m = routes_->match(method, *path, params);
+      if (m.stream) return start_stream(*m.stream);
+    }
     parser_->body_limit(std::max<std::size_t>(limit, 1));
     stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
     http::async_read(
@@ -237,7 +265,7 @@ private:
     if (ec) return close();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
-    auto req = std::make_shared<http_request>(to_request(msg, remote_));
+    auto req = std::make_shared<http_request>(to_request(msg, std::move(msg.body()), remote_));
     auto m = routes_->match(req->method, req->path, req->params);
     if (!m.h) {
       if (m.path_known)
@@ -257,6 +285,78 @@ private:
     } catch (const std::exception& e) {
       std::cerr << "otaledger: handler for " << req->method << " " << req->path
                 << " threw: " << e.what() << "\n";
+      reply(http_response::json(500, error_body("internal", "internal error")));
+    }
+  }
+
+  responder make_responder() {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    return [self = shared_from_this(), answered](http_response r) {
+      if (answered->exchange(true)) return; // at most once
+      net::post(self->stream_.get_executor(),
+                [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+    };
+  }
+
+  // ---- streaming routes (uploads)
+
+  void start_stream(const stream_handler& h) {
+    stream_req_ = std::make_shared<http_request>(to_request(parser_->get(), {}, remote_));
+    routes_->match(stream_req_->method, stream_req_->path, stream_req_->params);
+    responder reply = make_responder();
+    try {
+      sink_ = h(*stream_req_, reply);
+    } catch (const std::exception& e) {
+      std::cerr << "otaledger: handler for " << stream_req_->method << " " << stream_req_->path
+                << " threw: " << e.what() << "\n";
+      sink_.reset();
+      reply(http_response::json(500, error_body("internal", "internal error")));
+    }
+    if (!sink_) {
+      keep_alive_ = false; // the body is not read: close after the answer
+      return;
+    }
+    sparser_.emplace(std::move(*parser_));
+    sparser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    read_chunk();
+  }
+
+  void read_chunk() {
+    auto& body = sparser_->get().body();
+    body.data = in_buf_.data();
+    body.size = in_buf_.size();
+    stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
+    http::async_read_some(
+        stream_, buffer_, *sparser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_chunk(ec); });
+  }
+
+  void on_chunk(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) { // cut short: the sink drops what it wrote
+      sink_.reset();
+      sparser_.reset();
+      return close();
+    }
+    std::size_t got = in_buf_.size() - sparser_->get().body().size;
+    if (got > 0) {
+      if (auto refused = sink_->write(std::string_view{in_buf_.data(), got})) {
+        sink_.reset();
+        sparser_.reset();
+        keep_alive_ = false;
+        return send(std::move(*refused));
+      }
+    }
+    if (!sparser_->is_done()) return read_chunk();
+    keep_alive_ = sparser_->get().keep_alive();
+    sparser_.reset();
+    auto sink = std::move(sink_);
+    auto req = stream_req_;
+    responder reply = make_responder();
+    try {
+      sink->finish(*req, reply);
+    } catch (const std::exception& e) {
+      std::cerr << "otaledger: upload to " << req->path << " threw: " << e.what() << "\n";
       reply(http_response::json(500, error_body("internal", "internal error")));
     }
   }
@@ -361,6 +461,10 @@ private:
   std::shared_ptr<const router> routes_;
   server_options opts_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> sparser_;
+  std::unique_ptr<body_sink> sink_;
+  std::shared_ptr<http_request> stream_req_;
+  std::array<char, 64 * 1024> in_buf_{};
   std::string remote_;
   bool keep_alive_ = true;
   std::unique_ptr<http::response<http::buffer_body>> stream_res_;

@@ -8,8 +8,12 @@
 // (keep-alive, no pipelining), so a responder is called at most once per request.
 //
 // Bodies: requests are read whole up to the route's body limit (a body over it
-// is answered 413 before it is read). Responses are either a string body or a
-// `body_source` streamed in chunks (downloads: never loaded whole).
+// is answered 413 before it is read), except on streaming routes
+// (router::add_streaming, uploads): their handler sees the headers first and
+// returns a `body_sink` that receives the body chunk by chunk as it arrives; a
+// body cut short (connection closed, idle timeout) destroys the sink
+// unfinished. Responses are either a string body or a `body_source` streamed
+// in chunks (downloads: never loaded whole).
 #pragma once
 
 #include "base/result.hpp"
@@ -85,15 +89,39 @@ struct http_response {
 using responder = std::function<void(http_response)>;
 using handler = std::function<void(http_request&, responder)>;
 
+/// Receives a streamed request body (an upload). Destroying a sink before
+/// finish() (the body was cut short, or a write refused it) must drop
+/// everything it wrote.
+class body_sink {
+public:
+  virtual ~body_sink() = default;
+  /// The next bytes of the body, on an I/O thread. An answer (e.g. 413)
+  /// refuses the upload: it is sent, the sink is destroyed, the connection closes.
+  virtual std::optional<http_response> write(std::string_view chunk) = 0;
+  /// The whole body arrived; answer through `respond` (now or later).
+  virtual void finish(http_request& req, responder respond) = 0;
+};
+
+/// A streaming route's handler, called once the headers are read (req.body is
+/// empty). Returns the sink for the body, or nullptr after answering through
+/// `respond` (refused before the body is read; the connection then closes).
+using stream_handler = std::function<std::unique_ptr<body_sink>(http_request&, responder&)>;
+
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and
-/// `{name}` parameters: "/v1/tasks/{id}/pause".
+/// `{name}` parameters: "/v1/tasks/{id}/pause". When several routes match a
+/// path, the one with the most literal segments wins.
 class router {
 public:
   /// Adds a route; `max_body` bounds the request body (bytes) for this route.
   void add(std::string method, std::string pattern, handler h, std::size_t max_body = 1 << 20);
+  /// Adds a streaming route (uploads): the body goes to the handler's sink
+  /// chunk by chunk; `max_body` bounds a declared Content-Length.
+  void add_streaming(std::string method, std::string pattern, stream_handler h,
+                     std::size_t max_body);
 
   struct match_result {
     const handler* h = nullptr;
+    const stream_handler* stream = nullptr; ///< set instead of h on a streaming route
     std::size_t max_body = 0;
     bool path_known = false; ///< the path matched some route, with another method
   };
@@ -111,6 +139,7 @@ private:
     std::vector<std::string> segments;
     std::string pattern;
     handler h;
+    stream_handler stream;
     std::size_t max_body;
   };
   std::vector<route> routes_;

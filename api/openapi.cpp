@@ -71,7 +71,17 @@ std::string render_openapi(const std::vector<route_doc>& routes) {
            {{"application/json", {{"schema", {{"type", "object"}}}, {"example", example}}}}}};
       op["x-command"] = r.command;
     }
+    if (r.upload) {
+      op["requestBody"] = {
+          {"required", true},
+          {"content",
+           {{"application/octet-stream",
+             {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+      op["x-upload"] = true;
+    }
     op["responses"]["200"] = {{"description", "OK"}};
+    if (!r.produces.empty())
+      op["responses"]["200"]["content"][r.produces] = {{"schema", {{"type", "string"}}}};
     op["responses"]["default"] = {
         {"description", "error"},
         {"content",

@@ -23,6 +23,8 @@ struct route_doc {
   std::optional<role> min_role;   ///< nullopt: no token needed
   std::string command;            ///< the domain command the body holds ("" none)
   std::vector<std::string> query; ///< query parameters
+  bool upload = false;            ///< the body is the raw bytes of a file
+  std::string produces = {};      ///< response type when not JSON ("text/csv")
 };
 
 /// The OpenAPI document (JSON text).

@@ -48,7 +48,11 @@ struct operator_fixture {
   std::shared_ptr<api::router> routes = std::make_shared<api::router>();
   std::string admin, op, viewer;
 
-  operator_fixture() {
+  std::uint64_t max_image = 30ull << 20, max_delta = 2ull << 20;
+
+  explicit operator_fixture(std::uint64_t image_limit = 30ull << 20,
+                            std::uint64_t delta_limit = 2ull << 20)
+      : max_image(image_limit), max_delta(delta_limit) {
     storage::options o;
     o.path = dir.string();
     o.sync = false;
@@ -57,6 +61,8 @@ struct operator_fixture {
     ro.clock = &clock;
     ro.io_threads = 2;
     ro.scheduler_threads = 2;
+    ro.limits.max_image_bytes = max_image;
+    ro.limits.max_delta_bytes = max_delta;
     rt = actors::runtime::start(*db.events, ro).value();
     views = std::make_unique<projections::projector>(*db.events, *db.views,
                                                      projections::make_all_views());
@@ -66,6 +72,8 @@ struct operator_fixture {
     op = tokens.create("alice", api::role::operator_).value();
     viewer = tokens.create("victor", api::role::viewer).value();
     api::operator_context ctx{rt.get(), db.events.get(), db.views.get(), db.blobs.get()};
+    ctx.max_image_bytes = max_image;
+    ctx.max_delta_bytes = max_delta;
     api::add_operator_routes(*routes, ctx);
     api::server_options so;
     so.port = 0;
@@ -80,6 +88,26 @@ struct operator_fixture {
     views.reset();
     db = {};
     std::filesystem::remove_all(dir);
+  }
+
+  /// Files in the blob store's directory (finished blobs and leftovers).
+  std::size_t blob_files() const {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir / "blobs", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file()) ++n;
+    return n;
+  }
+
+  /// Uploads `bytes` (PUT or POST) with the operator's token.
+  http_reply upload(const std::string& method, const std::string& target, const std::string& bytes,
+                    headers extra = {}) {
+    http_client c{server->port()};
+    auto h = bearer(op);
+    h.emplace_back("content-type", "application/octet-stream");
+    h.insert(h.end(), extra.begin(), extra.end());
+    return c.request(method, target, bytes, h);
   }
 
   /// Folds the log into the views (lists read them).
