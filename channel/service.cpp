@@ -116,12 +116,18 @@ std::string device_service::download_url(const std::string& device,
 
 void device_service::handle(const std::string& device, device_message m,
                             std::function<void(reply)> done) {
+  handle(device, std::move(m), std::string{}, std::move(done));
+}
+
+void device_service::handle(const std::string& device, device_message m, std::string reason,
+                            std::function<void(reply)> done) {
   auto* p = std::get_if<device_progress>(&m);
-  if (!p) return submit(device, std::move(m), std::move(done));
+  if (!p) return submit(device, std::move(m), std::move(reason), std::move(done));
   // Progress that goes back (downloading after downloaded, a lower percent)
   // is refused here so that the device learns it is out of step; the domain
   // alone would accept it as stale and record nothing.
-  rt_.query("device-" + device, [this, device, m = std::move(m), done = std::move(done)](
+  rt_.query("device-" + device, [this, device, m = std::move(m), reason = std::move(reason),
+                                 done = std::move(done)](
                                     result<actors::aggregate_state> s) mutable {
     const auto& pr = std::get<device_progress>(m);
     if (s) {
@@ -141,14 +147,16 @@ void device_service::handle(const std::string& device, device_message m,
         }
       }
     }
-    submit(device, std::move(m), std::move(done));
+    submit(device, std::move(m), std::move(reason), std::move(done));
   });
 }
 
-void device_service::submit(const std::string& device, device_message m,
+void device_service::submit(const std::string& device, device_message m, std::string reason,
                             std::function<void(reply)> done) {
   auto id = message_id(m);
-  rt_.submit(to_command(device, m), to_meta(device, id),
+  auto meta = to_meta(device, id);
+  meta.reason = std::move(reason);
+  rt_.submit(to_command(device, m), std::move(meta),
              [id, done = std::move(done)](actors::command_outcome o) {
                reply r{id, o.duplicate, std::nullopt};
                if (!o.ok()) r.error = from_outcome(o);

@@ -70,6 +70,11 @@ public:
 
   /// Decides a report, progress or result of the (authenticated) device.
   void handle(const std::string& device, device_message m, std::function<void(reply)> done);
+  /// handle() with a reason recorded in the metadata of the events it causes
+  /// (a dialect's own words for the message, e.g. a hawkBit feedback's
+  /// details), so that the device's audit trail shows what the device said.
+  void handle(const std::string& device, device_message m, std::string reason,
+              std::function<void(reply)> done);
 
   /// Self-registration with the product secret: checks the product's secret,
   /// claims the device's credential, registers the device. Repeating the same
@@ -103,7 +108,8 @@ public:
   std::string download_url(const std::string& device, const std::string& package) const;
 
 private:
-  void submit(const std::string& device, device_message m, std::function<void(reply)> done);
+  void submit(const std::string& device, device_message m, std::string reason,
+              std::function<void(reply)> done);
   instruction make_instruction(const domain::execution_state& x) const;
 
   actors::runtime& rt_;

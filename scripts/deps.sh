@@ -10,6 +10,7 @@ packages=(
   libzstd-dev libssl-dev libdivsufsort-dev
   mosquitto mosquitto-clients libmosquitto-dev
   kcat maven default-jre-headless curl clang-format
+  swupdate cpio
 )
 
 missing=()
