@@ -203,8 +203,8 @@ void device_reports(const args& a) {
   auto events_appended = end_pos() - start_pos();
   if (d.bad) std::cerr << "device_reports: " << d.bad << " refused, first: " << d.first_error << "\n";
 
-  // Download throughput: a 32 MiB package, device D0 notified in a task.
-  std::string image(32u << 20, '\0');
+  // Download throughput: a 16 MiB package, device D0 notified in a task.
+  std::string image(16u << 20, '\0'); // under the 30 MiB image limit
   std::mt19937_64 rng{5};
   for (std::size_t i = 0; i < image.size(); i += 8) {
     auto v = rng();
