@@ -18,6 +18,7 @@
 // time, and each device has at most one report in flight.
 #include "actors/runtime.hpp"
 #include "bench/bench.hpp"
+#include "bench/raw_log_baseline.hpp"
 #include "channel/auth.hpp"
 #include "channel/http_routes.hpp"
 #include "channel/service.hpp"
@@ -27,8 +28,6 @@
 #include "storage/open.hpp"
 
 #include <fmt/format.h>
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <chrono>
@@ -52,44 +51,6 @@ domain::command parse_cmd(std::string_view name, const std::string& data) {
   return std::move(c).value();
 }
 
-double raw_synced_batched(storage::event_store& store, log_position from, log_position to,
-                          const std::string& dir, std::uint64_t& count) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(o, dir, &raw);
-  if (!st.ok()) throw std::runtime_error("raw RocksDB: " + st.ToString());
-  std::unique_ptr<rocksdb::DB> db{raw};
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  double seconds = 0;
-  count = 0;
-  for (auto p = from; p <= to;) {
-    auto page = store.read_all(p, 4096).value();
-    if (page.empty()) break;
-    auto t = clock_type::now();
-    rocksdb::WriteBatch batch;
-    std::size_t in_batch = 0;
-    for (const auto& e : page) {
-      if (e.position > to) break;
-      char key[8];
-      for (int i = 0; i < 8; ++i)
-        key[i] = static_cast<char>(e.position() >> (56 - 8 * i));
-      batch.Put(rocksdb::Slice{key, 8}, e.data);
-      ++count;
-      if (++in_batch == 1000) {
-        db->Write(wo, &batch);
-        batch.Clear();
-        in_batch = 0;
-      }
-    }
-    if (in_batch) db->Write(wo, &batch);
-    seconds += std::chrono::duration<double>(clock_type::now() - t).count();
-    p = log_position{page.back().position() + 1};
-  }
-  return seconds > 0 ? count / seconds : 0;
-}
-
 /// Runs `slots` request loops on the pool until `until`; each loop calls
 /// make(slot, n) for its n-th request and check(answer) on the answer.
 struct driver {
@@ -107,8 +68,8 @@ struct driver {
       if (check(a))
         ok++;
       else if (bad++ == 0)
-        first_error = fmt::format("status {} {} {}", a.status, a.error.message(),
-                                  a.body.substr(0, 200));
+        first_error =
+            fmt::format("status {} {} {}", a.status, a.error.message(), a.body.substr(0, 200));
       loop(slot, n + 1);
     });
   }
@@ -201,7 +162,8 @@ void device_reports(const args& a) {
   auto end_pos = store.head();
   std::uint64_t reports = d.ok;
   auto events_appended = end_pos() - start_pos();
-  if (d.bad) std::cerr << "device_reports: " << d.bad << " refused, first: " << d.first_error << "\n";
+  if (d.bad)
+    std::cerr << "device_reports: " << d.bad << " refused, first: " << d.first_error << "\n";
 
   // Download throughput: a 16 MiB package, device D0 notified in a task.
   std::string image(16u << 20, '\0'); // under the 30 MiB image limit
@@ -220,8 +182,9 @@ void device_reports(const args& a) {
                    R"("image":{{{}}}}})",
                    file));
   must("create_package",
-       fmt::format(R"({{"package":"KF","firmware":"F11","type":"full","origin":"image","file":{{{}}}}})",
-                   file));
+       fmt::format(
+           R"({{"package":"KF","firmware":"F11","type":"full","origin":"image","file":{{{}}}}})",
+           file));
   must("create_task", R"({"task":"1","settings":{"name":"dl","package":"KF","product":"P1",)"
                       R"("targets":{"devices":["D0"]}}})");
   // D0 must be online to be notified.
@@ -257,7 +220,8 @@ void device_reports(const args& a) {
     return true;
   };
   double dl_seconds = dl.run(server.port(), 4, 120);
-  if (dl.bad) std::cerr << "device_download: " << dl.bad << " failed, first: " << dl.first_error << "\n";
+  if (dl.bad)
+    std::cerr << "device_download: " << dl.bad << " failed, first: " << dl.first_error << "\n";
   double mb_s = bytes / dl_seconds / 1e6;
   // The raw engine under it: blob_store::read of the same ranges.
   auto t = clock_type::now();
@@ -270,11 +234,11 @@ void device_reports(const args& a) {
   rt->stop();
   rt.reset();
 
-  std::uint64_t raw_events = 0;
-  double raw = raw_synced_batched(store, log_position{start_pos() + 1}, end_pos, a.dir + "/raw",
-                                  raw_events);
+  auto raw_log =
+      raw_put_synced_batched(store, log_position{start_pos() + 1}, end_pos, a.dir + "/raw");
+  double raw = raw_log.ops_per_s;
   double events_per_s = events_appended / elapsed;
-  emit("raw_put_synced_batched", {{"events", raw_events}, {"ops_per_s", raw}, {"batch", 1000}});
+  emit("raw_put_synced_batched", {{"events", raw_log.events}, {"ops_per_s", raw}, {"batch", 1000}});
   emit("device_reports", {{"devices", n},
                           {"connections", std::min<std::size_t>(conns, n)},
                           {"seconds", elapsed},
