@@ -92,25 +92,39 @@ std::uint64_t mix64(std::uint64_t x) noexcept { // splitmix64's finaliser
   return x;
 }
 
-/// The first 16 bytes of a key as two big-endian words (zero padded): keys
-/// compare as (w0, w1, then the whole key), which is bytewise order.
+/// 24 bytes of a key from `skip` (the prefix every sorted key shares) as three
+/// big-endian words (zero padded): keys compare as (w0, w1, w2, then the rest
+/// of the key), which is bytewise order.
 struct sort_key {
-  std::uint64_t w0, w1;
-  const std::string* key;
+  std::uint64_t w0, w1, w2;
+  const char* data;
+  std::uint32_t size;
   void* node;
 };
 
-sort_key make_sort_key(const std::string& k, void* n) noexcept {
-  char b[16] = {};
-  std::memcpy(b, k.data(), std::min<std::size_t>(16, k.size()));
-  return {__builtin_bswap64(load64(b)), __builtin_bswap64(load64(b + 8)), &k, n};
+sort_key make_sort_key(const std::string& k, std::size_t skip, void* n) noexcept {
+  char b[24] = {};
+  if (k.size() > skip) std::memcpy(b, k.data() + skip, std::min<std::size_t>(24, k.size() - skip));
+  return {__builtin_bswap64(load64(b)),         __builtin_bswap64(load64(b + 8)),
+          __builtin_bswap64(load64(b + 16)),    k.data(),
+          static_cast<std::uint32_t>(k.size()), n};
 }
 
-bool sort_less(const sort_key& a, const sort_key& b) noexcept {
-  if (a.w0 != b.w0) return a.w0 < b.w0;
-  if (a.w1 != b.w1) return a.w1 < b.w1;
-  return *a.key < *b.key;
-}
+struct sort_less {
+  std::size_t from; // skip + 24: where the words end
+  bool operator()(const sort_key& a, const sort_key& b) const noexcept {
+    if (a.w0 != b.w0) return a.w0 < b.w0;
+    if (a.w1 != b.w1) return a.w1 < b.w1;
+    if (a.w2 != b.w2) return a.w2 < b.w2;
+    // Equal words: equal bytes up to `from` (zero padding only where a key
+    // ended, and a shorter key sorts first).
+    const std::size_t an = a.size > from ? a.size - from : 0;
+    const std::size_t bn = b.size > from ? b.size - from : 0;
+    if (an == 0 || bn == 0) return a.size < b.size;
+    const int c = std::memcmp(a.data + from, b.data + from, std::min(an, bn));
+    return c != 0 ? c < 0 : an < bn;
+  }
+};
 
 } // namespace
 
@@ -141,7 +155,7 @@ view_txn::node* view_txn::find(std::string_view key, std::uint64_t h) noexcept {
     if (w == 0) return nullptr;
     if ((w >> 32) == tag) {
       node& n = nodes_[(w & 0xFFFFFFFFu) - 1];
-      if (n.key == key) return &n;
+      if (n.hash == h && n.key == key) return &n;
     }
   }
 }
@@ -150,7 +164,7 @@ void view_txn::grow() {
   std::vector<std::uint64_t> bigger(index_.empty() ? 1024 : index_.size() * 2, 0);
   const std::size_t mask = bigger.size() - 1;
   for (std::size_t idx = 0; idx < nodes_.size(); ++idx) {
-    const std::uint64_t h = hash(nodes_[idx].key);
+    const std::uint64_t h = nodes_[idx].hash;
     std::size_t i = h & mask;
     while (bigger[i] != 0)
       i = (i + 1) & mask;
@@ -159,14 +173,14 @@ void view_txn::grow() {
   index_.swap(bigger);
 }
 
-view_txn::node& view_txn::add(std::string&& key, std::uint64_t h, entry e) {
+view_txn::node& view_txn::add(std::string_view key, std::uint64_t h, entry e) {
   if ((nodes_.size() + 1) * 2 > index_.size()) grow();
   const std::size_t mask = index_.size() - 1;
   std::size_t i = h & mask;
   while (index_[i] != 0)
     i = (i + 1) & mask;
   bytes_ += key.size() + entry_overhead;
-  nodes_.push_back(node{std::move(key), std::move(e)});
+  nodes_.push_back(node{std::string{key}, h, std::move(e)});
   index_[i] = ((h >> 32) << 32) | nodes_.size();
   return nodes_.back();
 }
@@ -174,6 +188,8 @@ view_txn::node& view_txn::add(std::string&& key, std::uint64_t h, entry e) {
 void view_txn::clear() {
   nodes_.clear();
   nodes_.shrink_to_fit();
+  appended_.clear();
+  appended_.shrink_to_fit();
   if (index_.size() > (std::size_t{1} << 16))
     std::vector<std::uint64_t>{}.swap(index_);
   else
@@ -182,34 +198,40 @@ void view_txn::clear() {
   dirty_ = false;
 }
 
-const std::string* view_txn::get(std::string_view key) {
+view_txn::node* view_txn::lookup(std::string_view key) {
   const std::uint64_t h = hash(key);
-  node* n = find(key, h);
-  if (!n) {
-    if (fresh_ && !maybe_spilled(h)) {
-      // An erased space this key was never written to: the row does not exist.
-      add(std::string{key}, h, entry{std::nullopt, false, false});
-      return nullptr;
-    }
-    auto r = kv_->get(space_, key);
-    if (!r) {
-      fail(r.error());
-      return nullptr;
-    }
-    const bool stored = r.value().has_value();
-    if (stored) bytes_ += r.value()->size();
-    n = &add(std::string{key}, h, entry{std::move(r).value(), false, stored});
+  if (node* n = find(key, h)) return n;
+  if (fresh_ && !maybe_spilled(h)) {
+    // An erased space this key was never written to: the row does not exist.
+    return &add(key, h, entry{std::nullopt, nullptr, false, false, false});
   }
-  return n->e.value ? &*n->e.value : nullptr;
+  auto r = kv_->get(space_, key);
+  if (!r) {
+    fail(r.error());
+    return nullptr;
+  }
+  const bool stored = r.value().has_value();
+  if (stored) bytes_ += r.value()->size();
+  return &add(key, h, entry{std::move(r).value(), nullptr, false, false, stored});
 }
 
-view_txn::node& view_txn::slot(std::string&& key) {
+const std::string* view_txn::get(std::string_view key) {
+  node* n = lookup(key);
+  if (!n || !n->e.value) return nullptr;
+  if (n->e.stale) {
+    n->e.box->encode(*n->e.value);
+    n->e.stale = false;
+  }
+  return &*n->e.value;
+}
+
+view_txn::node& view_txn::slot(std::string_view key) {
   const std::uint64_t h = hash(key);
   node* n = find(key, h);
   if (!n) {
     // Written blind: known absent only in a fresh space it was never spilled to.
-    n = &add(std::move(key), h, entry{std::nullopt, false, !(fresh_ && !maybe_spilled(h))});
-  } else if (n->e.value) {
+    n = &add(key, h, entry{std::nullopt, nullptr, false, false, !(fresh_ && !maybe_spilled(h))});
+  } else if (n->e.value && !n->e.box) {
     bytes_ -= std::min(bytes_, n->e.value->size());
   }
   dirty_ = true;
@@ -217,49 +239,95 @@ view_txn::node& view_txn::slot(std::string&& key) {
   return *n;
 }
 
-void view_txn::put(std::string key, std::string value) {
-  node& n = slot(std::move(key));
+void view_txn::put(std::string_view key, std::string value) {
+  node& n = slot(key);
+  drop_box(n.e);
+  n.e.stale = false;
   bytes_ += value.size();
   n.e.value = std::move(value);
 }
 
-void view_txn::erase(std::string key) {
-  slot(std::move(key)).e.value.reset();
+void view_txn::erase(std::string_view key) {
+  node& n = slot(key);
+  drop_box(n.e);
+  n.e.stale = false;
+  n.e.value.reset();
+}
+
+void view_txn::append(std::string key) {
+  dirty_ = true;
+  bytes_ += key.size() + entry_overhead / 2;
+  appended_.push_back(node{std::move(key), 0, entry{std::string{}, nullptr, false, true, false}});
+}
+
+std::vector<view_txn::node*> view_txn::flush_order() {
+  // The prefix every key to flush shares: the sort compares the bytes after it.
+  const std::string* first = nullptr;
+  std::size_t skip = std::numeric_limits<std::size_t>::max();
+  std::size_t count = 0;
+  auto consider = [&](node& n) {
+    if (!(n.e.written && (n.e.value || n.e.stored))) return false;
+    ++count;
+    if (!first) {
+      first = &n.key;
+      skip = n.key.size();
+    } else if (skip > 0) {
+      std::size_t i = 0;
+      const std::size_t m = std::min(skip, n.key.size());
+      while (i < m && n.key[i] == (*first)[i])
+        ++i;
+      skip = i;
+    }
+    return true;
+  };
+  for (auto& n : nodes_)
+    consider(n);
+  for (auto& n : appended_)
+    consider(n);
+  std::vector<node*> out;
+  if (count == 0) return out;
+  std::vector<sort_key> keys;
+  keys.reserve(count);
+  for (auto* d : {&nodes_, &appended_})
+    for (auto& n : *d)
+      if (n.e.written && (n.e.value || n.e.stored)) {
+        if (n.e.stale) {
+          n.e.box->encode(*n.e.value);
+          n.e.stale = false;
+        }
+        keys.push_back(make_sort_key(n.key, skip, &n));
+      }
+  std::sort(keys.begin(), keys.end(), sort_less{skip + 24});
+  out.reserve(keys.size());
+  for (auto& k : keys)
+    out.push_back(static_cast<node*>(k.node));
+  return out;
 }
 
 std::vector<std::pair<const std::string*, view_txn::entry*>> view_txn::dirty_sorted() {
-  std::vector<sort_key> keys;
-  keys.reserve(nodes_.size());
-  for (auto& n : nodes_)
-    if (n.e.written && (n.e.value || n.e.stored)) keys.push_back(make_sort_key(n.key, &n));
-  std::sort(keys.begin(), keys.end(), sort_less);
   std::vector<std::pair<const std::string*, entry*>> out;
-  out.reserve(keys.size());
-  for (auto& k : keys)
-    out.emplace_back(k.key, &static_cast<node*>(k.node)->e);
+  auto order = flush_order();
+  out.reserve(order.size());
+  for (node* n : order)
+    out.emplace_back(&n->key, &n->e);
   return out;
 }
 
 result<void> view_txn::spill() {
-  std::vector<sort_key> keys;
-  keys.reserve(nodes_.size());
-  for (auto& n : nodes_)
-    if (n.e.written && (n.e.value || n.e.stored)) keys.push_back(make_sort_key(n.key, &n));
-  if (keys.empty()) {
+  auto order = flush_order();
+  if (order.empty()) {
     clear();
     return outcome::success();
   }
-  std::sort(keys.begin(), keys.end(), sort_less);
   std::vector<storage::kv_store::ingest_row> rows;
   std::vector<std::uint64_t> hashes;
-  rows.reserve(keys.size());
-  hashes.reserve(keys.size());
-  for (auto& k : keys) {
-    auto* n = static_cast<node*>(k.node);
-    hashes.push_back(hash(n->key));
+  rows.reserve(order.size());
+  hashes.reserve(order.size());
+  for (node* n : order) {
+    hashes.push_back(n->hash != 0 ? n->hash : hash(n->key));
     rows.emplace_back(std::move(n->key), std::move(n->e.value));
   }
-  keys.clear();
+  order.clear();
   clear();
   // Remembered before the ingest: if it fails, misses read the store.
   remember_spilled(hashes);
@@ -278,8 +346,8 @@ bool view_txn::maybe_spilled(std::uint64_t h) const noexcept {
   const std::uint64_t g = bloom_hash(h);
   for (const auto& f : spilled_filters_) {
     const std::size_t blocks = f.size() / 8;
-    const std::uint64_t* b = f.data() + 8 * static_cast<std::size_t>(
-                                               (static_cast<unsigned __int128>(g) * blocks) >> 64);
+    const std::uint64_t* b =
+        f.data() + 8 * static_cast<std::size_t>((static_cast<unsigned __int128>(g) * blocks) >> 64);
     bool all = true;
     for (int i = 0; i < bloom_probes && all; ++i) {
       const unsigned bit = static_cast<unsigned>((h >> (9 * i)) & 511);
@@ -454,8 +522,8 @@ fold_error fold_one(projection& fold, view_txn& tx, log_position& pending,
     if (env.position() <= pending()) continue;
     if (env.position() != pending() + 1)
       return {make_error_code(storage::errc::corruption),
-              fmt::format("projection {}: expected position {}, got {}", fold.name(),
-                          pending() + 1, env.position())};
+              fmt::format("projection {}: expected position {}, got {}", fold.name(), pending() + 1,
+                          env.position())};
     if (fold.wants(env.type)) {
       fold.apply(tx, env, evs[i] ? &*evs[i] : nullptr);
       if (auto ec = tx.error())
@@ -497,9 +565,8 @@ result<void> projector::fold_parallel(std::span<const events::envelope> page) {
   std::vector<std::optional<events::event>> evs(page.size());
   {
     const std::size_t half = page.size() / 2;
-    auto second = std::async(std::launch::async, [&] {
-      return decode_range(page, half, page.size(), need, evs);
-    });
+    auto second = std::async(std::launch::async,
+                             [&] { return decode_range(page, half, page.size(), need, evs); });
     auto first = decode_range(page, 0, half, need, evs);
     auto later = second.get();
     if (first.ec) return fail_with(first.ec, std::move(first.detail));
@@ -728,7 +795,11 @@ result<void> fold_fresh(storage::event_store& log, storage::kv_store& kv,
                         const projector_options& opts, const progress_fn& progress) {
   storage::write_batch reset;
   for (auto& t : targets) {
-    reset.erase_space(t.space);
+    // Only a space with rows is erased: a range tombstone over an empty space
+    // would make every ingest of the fold land in L0 (above the tombstone) and
+    // the whole views family be compacted again, competing with the fold.
+    OTA_TRY(any, kv.scan(t.space, {}, 1));
+    if (!any.rows.empty()) reset.erase_space(t.space);
     reset.set_checkpoint(t.checkpoint, log_position{0});
   }
   OTA_TRYV(kv.write(reset, opts.mode));

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,12 @@ inline constexpr std::uint32_t view_format = 1;
 /// per-batch overlay to the kv store; writes stay in the overlay until the
 /// projector commits the batch. Bounded by the batch, never by the view.
 ///
+/// Rows written or read through the typed helpers (get_row, edit_row,
+/// put_row) are kept decoded in the overlay and encoded once, when the batch
+/// is written out (a row touched by many events of a batch is decoded once
+/// and encoded once). The bytes are those of events::encode_binary(row), so
+/// typed and raw access give the same stored rows.
+///
 /// In fresh mode (a rebuild or as-of build into an erased space that nobody
 /// else touches) the overlay outlives batches: it is a write-back cache that
 /// the projector spills (writes out in key order with kv_store::ingest, then
@@ -55,22 +62,44 @@ public:
   /// The row's value, or nullptr when it does not exist. The pointer is valid
   /// until the next put/erase of the same key.
   const std::string* get(std::string_view key);
-  void put(std::string key, std::string value);
-  void erase(std::string key);
+  void put(std::string_view key, std::string value);
+  void erase(std::string_view key);
+  /// Writes an empty-valued key that the fold guarantees is new in this view
+  /// (never written before, e.g. it ends with the event's log position) and
+  /// never reads or erases afterwards. Skips the overlay's index: the cheapest
+  /// write there is.
+  void append(std::string key);
 
-  /// Typed helpers over the compact binary row codec.
-  template <class Row> std::optional<Row> get_row(std::string_view key) {
-    const std::string* v = get(key);
-    if (!v) return std::nullopt;
-    auto r = events::decode_binary<Row>(*v);
-    if (!r) {
-      fail(r.error());
-      return std::nullopt;
-    }
-    return std::move(r).value();
+  /// Typed access over the compact binary row codec. The row stays decoded in
+  /// the overlay: the pointer returned by get_row_ptr/edit_row is valid until
+  /// the next put/erase of the same key (or clear/spill).
+  template <class Row> const Row* get_row_ptr(std::string_view key) {
+    return typed<Row>(key, false);
   }
-  template <class Row> void put_row(std::string key, const Row& row) {
-    put(std::move(key), events::encode_binary(row));
+  /// A copy of the row, or nullopt when it does not exist.
+  template <class Row> std::optional<Row> get_row(std::string_view key) {
+    const Row* r = typed<Row>(key, false);
+    if (!r) return std::nullopt;
+    return *r;
+  }
+  /// The row to change in place (marked written), or nullptr when it does not
+  /// exist (then nothing is marked).
+  template <class Row> Row* edit_row(std::string_view key) { return typed<Row>(key, true); }
+  template <class Row> Row& put_row(std::string_view key, Row row) {
+    node& n = slot(key);
+    auto* b =
+        n.e.box && n.e.box->tag == &tag_of<Row> ? static_cast<box<Row>*>(n.e.box.get()) : nullptr;
+    if (!b) {
+      drop_box(n.e);
+      auto fresh_box = std::make_unique<box<Row>>();
+      b = fresh_box.get();
+      n.e.box = std::move(fresh_box);
+      bytes_ += b->size;
+    }
+    b->row = std::move(row);
+    if (!n.e.value) n.e.value.emplace();
+    n.e.stale = true;
+    return b->row;
   }
 
   const std::string& space() const noexcept { return space_; }
@@ -80,42 +109,100 @@ public:
     if (!error_) error_ = ec;
   }
 
+  /// A decoded row kept in the overlay (type-erased).
+  struct boxed {
+    const void* tag = nullptr;
+    std::size_t size = 0; ///< approximate bytes, for the overlay's budget
+    virtual ~boxed() = default;
+    virtual void encode(std::string& out) const = 0;
+  };
   /// One key's state in this batch.
   struct entry {
     std::optional<std::string> value; ///< nullopt: absent or erased
+    std::unique_ptr<boxed> box;       ///< the decoded row, when read or written typed
+    bool stale = false;               ///< value must be re-encoded from box
     bool written = false;             ///< true: flush it (put or erase)
     bool stored = true;               ///< false: known absent from the kv store
   };
   /// The entries to write (written, and not an erase of a key the store
-  /// lacks), sorted by key. Valid until the next get/put/erase/clear.
+  /// lacks), sorted by key, with typed rows encoded. Valid until the next
+  /// get/put/erase/clear.
   std::vector<std::pair<const std::string*, entry*>> dirty_sorted();
   bool dirty() const noexcept { return dirty_; }
   bool fresh() const noexcept { return fresh_; }
   /// Approximate bytes the overlay holds.
   std::size_t bytes() const noexcept { return bytes_; }
   /// Keys the overlay holds.
-  std::size_t size() const noexcept { return nodes_.size(); }
+  std::size_t size() const noexcept { return nodes_.size() + appended_.size(); }
   /// Forgets the batch (after a commit, or to bound memory between commits).
   void clear();
   /// Fresh mode: ingests the dirty rows in key order and forgets the overlay.
   result<void> spill();
 
 private:
+  template <class Row> static inline const char tag_of = 0;
+  template <class Row> struct box final : boxed {
+    Row row{};
+    box() {
+      tag = &tag_of<Row>;
+      size = sizeof(box) + 32;
+    }
+    void encode(std::string& out) const override { out = events::encode_binary(row); }
+  };
+  template <class Row> Row* typed(std::string_view key, bool write) {
+    node* n = lookup(key);
+    if (!n || !n->e.value) return nullptr;
+    if (!n->e.box || n->e.box->tag != &tag_of<Row>) {
+      if (n->e.stale) {
+        n->e.box->encode(*n->e.value);
+        n->e.stale = false;
+      }
+      auto r = events::decode_binary<Row>(*n->e.value);
+      if (!r) {
+        fail(r.error());
+        return nullptr;
+      }
+      auto b = std::make_unique<box<Row>>();
+      b->row = std::move(r).value();
+      drop_box(n->e);
+      bytes_ += b->size;
+      n->e.box = std::move(b);
+    }
+    if (write) {
+      dirty_ = true;
+      n->e.written = true;
+      n->e.stale = true;
+    }
+    return &static_cast<box<Row>*>(n->e.box.get())->row;
+  }
+
   // The overlay: nodes in a deque (stable addresses, so get()'s pointer
   // survives puts of other keys) indexed by an open-addressing table of
   // (32-bit hash tag, node index + 1) words with linear probing. No node is
   // ever removed before clear(): an erase keeps the key with no value.
   struct node {
     std::string key;
+    std::uint64_t hash = 0;
     entry e;
   };
   static std::uint64_t hash(std::string_view key) noexcept;
   /// The node of `key`, or nullptr; `h` is hash(key).
   node* find(std::string_view key, std::uint64_t h) noexcept;
+  /// The node of `key` with the store's value loaded when it was not in the
+  /// overlay (nullptr only on a read error).
+  node* lookup(std::string_view key);
   /// Adds a node for a key known not to be in the overlay.
-  node& add(std::string&& key, std::uint64_t h, entry e);
-  node& slot(std::string&& key);
+  node& add(std::string_view key, std::uint64_t h, entry e);
+  node& slot(std::string_view key);
+  /// Forgets the decoded row of an entry (its value stays as encoded).
+  void drop_box(entry& e) noexcept {
+    if (!e.box) return;
+    bytes_ -= std::min(bytes_, e.box->size);
+    e.box.reset();
+  }
   void grow();
+  /// The written nodes to flush, in key order, with typed rows encoded.
+  std::vector<node*> flush_order();
 
   /// Fresh mode: whether the key may have been written out by a spill (a
   /// Bloom filter per spill; no false negatives, so "no" means absent).
@@ -126,6 +213,7 @@ private:
   std::string space_;
   std::vector<std::vector<std::uint64_t>> spilled_filters_; ///< 512-bit blocks
   std::deque<node> nodes_;
+  std::deque<node> appended_;        ///< append(): not indexed, never read
   std::vector<std::uint64_t> index_; ///< 0: empty; else (tag << 32) | (node + 1)
   std::size_t bytes_ = 0;
   bool fresh_ = false;
@@ -159,6 +247,14 @@ inline void key_part(std::string& k, std::string_view part) {
 }
 template <class... P> std::string make_key(std::string_view first, const P&... rest) {
   std::string k;
+  k.append(first);
+  ((k.push_back('\0'), k.append(rest)), ...);
+  return k;
+}
+/// make_key into a reused buffer (no allocation once it is big enough).
+template <class... P>
+std::string_view build_key(std::string& k, std::string_view first, const P&... rest) {
+  k.clear();
   k.append(first);
   ((k.push_back('\0'), k.append(rest)), ...);
   return k;

@@ -201,77 +201,84 @@ private:
       tx.put_row(std::move(key), row);
     } else if constexpr (std::is_same_v<E, device_came_online> ||
                          std::is_same_v<E, device_went_offline>) {
-      auto key = make_key("d", e.device);
-      auto row = tx.get_row<device_info_row>(key);
+      auto* row = tx.edit_row<device_info_row>(make_key("d", e.device));
       if (!row) return;
       row->online = std::is_same_v<E, device_came_online>;
-      tx.put_row(std::move(key), *row);
     } else if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
       auto key = make_key("c", e.task);
-      auto p = tx.get_row<progress_row>(key).value_or(new_progress());
+      progress_row* p = tx.edit_row<progress_row>(key);
+      if (!p) p = &tx.put_row(key, new_progress());
       if constexpr (std::is_same_v<E, task_started>)
-        p.wave = 0;
+        p->wave = 0;
       else
-        p.wave = e.wave;
-      tx.put_row(std::move(key), p);
+        p->wave = e.wave;
     } else if constexpr (requires {
                            e.task;
                            e.device;
                          }) {
-      auto ckey = make_key("c", e.task);
-      auto p = tx.get_row<progress_row>(ckey).value_or(new_progress());
-      auto key = make_key("t", e.task, e.device);
-      std::optional<execution_row> row;
+      // The hottest fold: keys are built in reused buffers, rows are edited
+      // in place in the overlay (decoded once per batch, encoded at flush).
+      thread_local std::string ckey, key, xkey;
+      build_key(ckey, "c", e.task);
+      progress_row* p = tx.edit_row<progress_row>(ckey);
+      if (!p) p = &tx.put_row(ckey, new_progress());
+      build_key(key, "t", e.task, e.device);
+      execution_row* row = nullptr;
       std::optional<execution_phase> before;
       if constexpr (std::is_same_v<E, execution_assigned>) {
-        row.emplace();
-        row->device = e.device;
-        row->task = e.task;
-        row->ordinal = p.total;
+        execution_row fresh;
+        fresh.device = e.device;
+        fresh.task = e.task;
+        fresh.ordinal = p->total;
+        row = &tx.put_row(key, std::move(fresh));
       } else {
-        row = tx.get_row<execution_row>(key);
+        row = tx.edit_row<execution_row>(key);
         if (row) before = row->phase;
       }
-      auto counters = to_counters(p);
+      auto counters = to_counters(*p);
       counters.apply(ev);
-      from_counters(counters, p);
+      from_counters(counters, *p);
       if (row) {
-        // The domain's own fold of one execution: a device state holding just it.
+        // The domain's own fold of one execution: a device state holding just
+        // it (its executions vector reused across events).
+        thread_local std::vector<domain::execution_state> spare;
         domain::device_state d;
         d.id = e.device;
         d.registered = true;
+        d.executions = std::move(spare);
+        d.executions.clear();
         d.executions.push_back(to_state(*row));
         if constexpr (!std::is_same_v<E, execution_assigned>) d = domain::evolve(std::move(d), ev);
         from_state(d.executions.front(), *row);
+        spare = std::move(d.executions);
         row->updated = env.time;
         const auto after = row->phase;
         if (!row->wave && after == execution_phase::notified) {
-          row->wave = p.wave;
+          row->wave = p->wave;
           move_wave(tx, e.task, *row->wave, std::nullopt, after);
         } else if (row->wave && before && *before != after) {
           move_wave(tx, e.task, *row->wave, before, after);
         }
         if (!before || *before != after) {
-          if (before) tx.erase(make_key("x", e.task, phase_name(*before), e.device));
-          tx.put(make_key("x", e.task, phase_name(after), e.device), {});
+          if (before) tx.erase(build_key(xkey, "x", e.task, phase_name(*before), e.device));
+          tx.put(build_key(xkey, "x", e.task, phase_name(after), e.device), {});
         }
-        tx.put_row(std::move(key), *row);
       }
-      tx.put_row(std::move(ckey), p);
     }
   }
 
   static void move_wave(view_txn& tx, std::string_view task, std::uint32_t wave,
                         std::optional<execution_phase> from, execution_phase to) {
-    auto key = make_key("w", task, be32(wave));
-    auto w = tx.get_row<wave_row>(key).value_or(wave_row{});
-    w.in_phase.resize(phase_count, 0);
+    thread_local std::string key;
+    build_key(key, "w", task, be32(wave));
+    wave_row* w = tx.edit_row<wave_row>(key);
+    if (!w) w = &tx.put_row(key, wave_row{});
+    w->in_phase.resize(phase_count, 0);
     if (from) {
-      auto& f = w.in_phase[static_cast<std::size_t>(*from)];
+      auto& f = w->in_phase[static_cast<std::size_t>(*from)];
       if (f > 0) --f;
     }
-    ++w.in_phase[static_cast<std::size_t>(to)];
-    tx.put_row(std::move(key), w);
+    ++w->in_phase[static_cast<std::size_t>(to)];
   }
 };
 
@@ -555,7 +562,11 @@ public:
   bool needs_event() const override { return false; }
   void apply(view_txn& tx, const envelope& env, const event*) const override {
     if (env.meta.correlation.empty()) return;
-    std::string key = make_key("c", env.meta.correlation);
+    std::string key;
+    key.reserve(env.meta.correlation.size() + 12);
+    key.append("c");
+    key.push_back('\0');
+    key.append(env.meta.correlation);
     key.push_back('\0');
     char b[8];
     auto p = env.position();
@@ -564,7 +575,8 @@ public:
       p >>= 8;
     }
     key.append(b, 8);
-    tx.put(std::move(key), {});
+    // Positions are unique: the key is new, and the fold never reads it.
+    tx.append(std::move(key));
   }
 };
 
