@@ -11,6 +11,7 @@ packages=(
   mosquitto mosquitto-clients libmosquitto-dev
   kcat maven default-jre-headless curl clang-format
   swupdate cpio
+  bsdiff xdelta3 zstd time
 )
 
 missing=()

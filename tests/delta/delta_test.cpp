@@ -4,6 +4,7 @@
 #include "base/crc32c.hpp"
 #include "delta/c/otaledger_patch.h"
 #include "delta/delta.hpp"
+#include "delta/internal/bsdiff.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -181,6 +182,154 @@ int c_apply(const bytes& old, const bytes& delta, bytes& out, std::size_t work_s
   BOOST_REQUIRE(!h.out_of_bounds_read);
   out = std::move(h.out);
   return rc;
+}
+
+// ------------------------------------------------- reference differ (bsdiff)
+
+// The differ as first written: a plain binary search over the whole suffix
+// array per position (suffix array by a naive sort here). The real differ
+// (delta/internal/bsdiff.cpp) narrows the search with a 2-byte bucket table
+// and runs searches in interleaved batches; it must produce exactly the same
+// command stream.
+namespace reference {
+
+using u8 = std::uint8_t;
+
+std::int64_t common_prefix(const u8* a, std::int64_t an, const u8* b, std::int64_t bn) {
+  std::int64_t i = 0;
+  while (i < std::min(an, bn) && a[i] == b[i])
+    ++i;
+  return i;
+}
+
+std::int64_t longest_match(const std::vector<std::int64_t>& sa, const u8* old,
+                           std::int64_t old_size, const u8* p, std::int64_t p_size,
+                           std::int64_t& pos) {
+  if (old_size == 0 || p_size == 0) {
+    pos = 0;
+    return 0;
+  }
+  std::int64_t lo = 0, hi = old_size - 1;
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    const std::int64_t s = sa[static_cast<std::size_t>(mid)];
+    const std::int64_t n = std::min(old_size - s, p_size);
+    const int c = std::memcmp(old + s, p, static_cast<std::size_t>(n));
+    if (c < 0 || (c == 0 && old_size - s < p_size))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  const std::int64_t s_lo = sa[static_cast<std::size_t>(lo)];
+  const std::int64_t s_hi = sa[static_cast<std::size_t>(hi)];
+  const std::int64_t l_lo = common_prefix(old + s_lo, old_size - s_lo, p, p_size);
+  const std::int64_t l_hi = common_prefix(old + s_hi, old_size - s_hi, p, p_size);
+  pos = l_lo >= l_hi ? s_lo : s_hi;
+  return std::max(l_lo, l_hi);
+}
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+std::string make_commands(const bytes& old_s, const bytes& new_s) {
+  const auto* old = reinterpret_cast<const u8*>(old_s.data());
+  const auto* nw = reinterpret_cast<const u8*>(new_s.data());
+  const auto old_size = static_cast<std::int64_t>(old_s.size());
+  const auto new_size = static_cast<std::int64_t>(new_s.size());
+  std::vector<std::int64_t> sa(old_s.size());
+  for (std::size_t i = 0; i < sa.size(); ++i)
+    sa[i] = static_cast<std::int64_t>(i);
+  std::sort(sa.begin(), sa.end(), [&](std::int64_t a, std::int64_t b) {
+    return std::lexicographical_compare(old + a, old + old_size, old + b, old + old_size);
+  });
+  std::string out;
+  std::int64_t cursor = 0;
+  auto emit = [&](std::int64_t old_from, std::int64_t new_from, std::int64_t dl, std::int64_t el) {
+    if (dl + el == 0) return;
+    std::int64_t seek = 0;
+    if (dl > 0) {
+      seek = old_from - cursor;
+      cursor = old_from + dl;
+    }
+    put_varint(out, seek >= 0 ? static_cast<std::uint64_t>(seek) << 1
+                              : ((static_cast<std::uint64_t>(-(seek + 1))) << 1) | 1);
+    put_varint(out, static_cast<std::uint64_t>(dl));
+    put_varint(out, static_cast<std::uint64_t>(el));
+    for (std::int64_t i = 0; i < dl; ++i)
+      out.push_back(static_cast<char>(static_cast<u8>(nw[new_from + i] - old[old_from + i])));
+    out.append(reinterpret_cast<const char*>(nw + new_from + dl), static_cast<std::size_t>(el));
+  };
+  auto same = [&](std::int64_t o, std::int64_t n) {
+    return o >= 0 && o < old_size && old[o] == nw[n];
+  };
+  std::int64_t scan = 0, len = 0, pos = 0, last_scan = 0, last_pos = 0, last_offset = 0;
+  while (scan < new_size) {
+    std::int64_t old_score = 0;
+    std::int64_t scsc = scan += len;
+    for (; scan < new_size; ++scan) {
+      len = longest_match(sa, old, old_size, nw + scan, new_size - scan, pos);
+      for (; scsc < scan + len; ++scsc)
+        if (same(scsc + last_offset, scsc)) ++old_score;
+      if ((len == old_score && len != 0) || len > old_score + 8) break;
+      if (same(scan + last_offset, scan)) --old_score;
+    }
+    if (len == old_score && scan != new_size) continue;
+    std::int64_t lenf = 0;
+    {
+      std::int64_t sc = 0, best = 0;
+      for (std::int64_t i = 0; last_scan + i < scan && last_pos + i < old_size;) {
+        if (old[last_pos + i] == nw[last_scan + i]) ++sc;
+        ++i;
+        if (sc * 2 - i > best * 2 - lenf) {
+          best = sc;
+          lenf = i;
+        }
+      }
+    }
+    std::int64_t lenb = 0;
+    if (scan < new_size) {
+      std::int64_t sc = 0, best = 0;
+      for (std::int64_t i = 1; scan >= last_scan + i && pos >= i; ++i) {
+        if (old[pos - i] == nw[scan - i]) ++sc;
+        if (sc * 2 - i > best * 2 - lenb) {
+          best = sc;
+          lenb = i;
+        }
+      }
+    }
+    if (last_scan + lenf > scan - lenb) {
+      const std::int64_t overlap = (last_scan + lenf) - (scan - lenb);
+      std::int64_t sc = 0, best = 0, lens = 0;
+      for (std::int64_t i = 0; i < overlap; ++i) {
+        if (nw[last_scan + lenf - overlap + i] == old[last_pos + lenf - overlap + i]) ++sc;
+        if (nw[scan - lenb + i] == old[pos - lenb + i]) --sc;
+        if (sc > best) {
+          best = sc;
+          lens = i + 1;
+        }
+      }
+      lenf += lens - overlap;
+      lenb -= lens;
+    }
+    emit(last_pos, last_scan, lenf, (scan - lenb) - (last_scan + lenf));
+    last_scan = scan - lenb;
+    last_pos = pos - lenb;
+    last_offset = pos - scan;
+  }
+  return out;
+}
+
+} // namespace reference
+
+std::string commands_of(const bytes& old, const bytes& nw) {
+  return delta::internal::make_commands(
+      {reinterpret_cast<const std::uint8_t*>(old.data()), old.size()},
+      {reinterpret_cast<const std::uint8_t*>(nw.data()), nw.size()});
 }
 
 std::size_t work_size_of(const bytes& delta) {
@@ -774,6 +923,62 @@ BOOST_AUTO_TEST_CASE(the_tool_reports_missing_files_truncated_deltas_and_bad_usa
   r = s.run("patch --help");
   BOOST_TEST(r.status == 0);
   BOOST_TEST(r.out.find("usage: otaledger patch") != std::string::npos, r.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- differ
+
+BOOST_AUTO_TEST_SUITE(delta_differ)
+
+BOOST_AUTO_TEST_CASE(the_fast_match_search_gives_the_same_commands_as_a_whole_array_search) {
+  std::mt19937_64 rng(11);
+  int cases = 0;
+  auto check = [&](const bytes& old, const bytes& nw) {
+    ++cases;
+    const std::string want = reference::make_commands(old, nw);
+    const std::string got = commands_of(old, nw);
+    BOOST_TEST_REQUIRE(got == want, "old " << old.size() << " bytes, new " << nw.size()
+                                           << " bytes: " << got.size() << " vs " << want.size()
+                                           << " command bytes");
+  };
+  // Every image of up to 3 bytes over a 2-letter alphabet (1- and 2-byte
+  // suffixes, empty buckets, patterns shorter than the bucket key).
+  std::vector<bytes> tiny = {""};
+  for (std::size_t len = 1; len <= 3; ++len)
+    for (unsigned bits = 0; bits < (1u << len); ++bits) {
+      bytes b;
+      for (std::size_t i = 0; i < len; ++i)
+        b.push_back((bits >> i) & 1u ? 'b' : 'a');
+      tiny.push_back(b);
+    }
+  for (const auto& o : tiny)
+    for (const auto& n : tiny)
+      check(o, n);
+  // Extreme byte values next to the bucket edges, runs, and small alphabets.
+  check(bytes(300, '\0'), bytes(301, '\0'));
+  check(bytes(300, '\xFF'), bytes(299, '\xFF') + '\0');
+  check(bytes(1, '\xFF'), "\xFF\xFF");
+  for (int i = 0; i < 40; ++i) {
+    const std::size_t on = rng() % 600, nn = rng() % 600;
+    bytes o(on, 'a'), n(nn, 'a');
+    const unsigned letters = 1 + static_cast<unsigned>(rng() % 4);
+    for (auto& c : o)
+      c = static_cast<char>('a' + rng() % letters);
+    for (auto& c : n)
+      c = static_cast<char>('a' + rng() % letters);
+    check(o, n);
+  }
+  // Firmware-like images with edits, relocations and moved blocks (the
+  // searches then come in long runs of consecutive positions: batches).
+  for (int i = 0; i < 12; ++i) {
+    const bytes old = i % 3 == 0 ? random_bytes(rng, 20000) : firmware_like(rng, 30000);
+    bytes nw = old;
+    for (int e = 0; e < 1 + i; ++e)
+      nw = random_edit(rng, nw);
+    check(old, nw);
+  }
+  BOOST_TEST(cases > 100);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
