@@ -483,7 +483,7 @@ std::string q(const http_request& req, std::string_view name) {
 
 /// File name extensions an uploaded file may have (SPEC §1; the domain checks
 /// the same list for every stored file, deltas included).
-const std::vector<std::string> image_extensions = {"bin", "hex", "zip", "rar"};
+const std::vector<std::string> image_extensions = {"bin", "hex", "zip", "rar", "swu"};
 const std::vector<std::string>& delta_extensions = image_extensions;
 
 std::string lower_ascii(std::string s) {

@@ -55,7 +55,9 @@ api::http_response error_response(errc e, std::string message) {
 /// hawkBit answers feedback and configData with an empty 200; SWUpdate parses
 /// the answer to its configData PUT as JSON, and its parse loop does not end on
 /// an empty body (corelib/channel_curl.c, 2022.12), so "{}" it is.
-api::http_response empty_ok() { return api::http_response::json(200, "{}"); }
+api::http_response empty_ok() {
+  return api::http_response::json(200, "{}");
+}
 
 std::string truncate_utf8(std::string s, std::size_t max) {
   if (s.size() <= max) return s;
@@ -168,14 +170,31 @@ void with_device(const state_ptr& st, api::http_request& req, api::responder res
     res(error_response(p));
   };
   auto check_device = [st, tenant, device, res, next = std::move(next)]() mutable {
-    st->rt.query("device-" + device, [tenant, device, res, next = std::move(next)](
+    st->rt.query("device-" + device, [st, tenant, device, res, next = std::move(next)](
                                          result<actors::aggregate_state> s) mutable {
       if (!s) return res(error_response(errc::unavailable, "device state unavailable"));
       auto* d = std::get_if<domain::device_state>(&s.value());
       if (!d || !d->registered || d->product != tenant)
-        return res(error_response(
-            errc::not_found, fmt::format("no controller {} in tenant {}", device, tenant)));
-      next(*d, std::move(res));
+        return res(error_response(errc::not_found,
+                                  fmt::format("no controller {} in tenant {}", device, tenant)));
+      if (d->online) return next(*d, std::move(res));
+      // A hawkBit client that talks to the server is online (DDI has no
+      // online report): say so, so that deferred work reaches it.
+      auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+      device_report rep{fmt::format("ddi-online-{}", now),
+                        std::nullopt,
+                        std::nullopt,
+                        true,
+                        std::nullopt,
+                        std::nullopt};
+      st->svc.handle(device, std::move(rep), "hawkBit client polled: online",
+                     [d = *d, res, next = std::move(next)](reply r) mutable {
+                       if (!r.ok()) return res(error_response(*r.error));
+                       d.online = true;
+                       next(std::move(d), std::move(res));
+                     });
     });
   };
   if (auto t = token_of("TargetToken")) {
@@ -185,22 +204,23 @@ void with_device(const state_ptr& st, api::http_request& req, api::responder res
   }
   if (auto t = token_of("GatewayToken")) {
     auto presented = sha256_hex(*t);
-    st->rt.query("product-" + tenant,
-                 [presented, tenant, refuse, res, check_device = std::move(check_device)](
-                     result<actors::aggregate_state> s) mutable {
-                   if (!s) return res(error_response(errc::unavailable, "catalog unavailable"));
-                   auto* p = std::get_if<domain::product_state>(&s.value());
-                   if (!p || !p->exists || p->secret_hash.empty() || p->secret_hash != presented)
-                     return refuse(make_problem(
-                         errc::unauthorized, fmt::format("wrong gateway token for tenant {}", tenant)));
-                   check_device();
-                 });
+    st->rt.query("product-" + tenant, [presented, tenant, refuse, res,
+                                       check_device = std::move(check_device)](
+                                          result<actors::aggregate_state> s) mutable {
+      if (!s) return res(error_response(errc::unavailable, "catalog unavailable"));
+      auto* p = std::get_if<domain::product_state>(&s.value());
+      if (!p || !p->exists || p->secret_hash.empty() || p->secret_hash != presented)
+        return refuse(make_problem(errc::unauthorized,
+                                   fmt::format("wrong gateway token for tenant {}", tenant)));
+      check_device();
+    });
     return;
   }
   refuse(make_problem(errc::unauthorized,
-                      auth.empty() ? "an Authorization header (TargetToken or GatewayToken) is "
-                                     "required (docs/device-protocol.md, hawkBit DDI)"
-                                   : "the Authorization scheme must be TargetToken or GatewayToken"));
+                      auth.empty()
+                          ? "an Authorization header (TargetToken or GatewayToken) is "
+                            "required (docs/device-protocol.md, hawkBit DDI)"
+                          : "the Authorization scheme must be TargetToken or GatewayToken"));
 }
 
 // ---- executions and actions -------------------------------------------------
@@ -329,64 +349,68 @@ void on_base(const state_ptr& st, api::http_request& req, api::responder res) {
 void on_deployment(const state_ptr& st, api::http_request& req, api::responder res) {
   auto url = controller_url(*st, req);
   auto action = req.param("action");
-  with_device(st, req, std::move(res), [st, url, action](domain::device_state d,
-                                                          api::responder res) {
-    const auto* x = find_action(d, action);
-    if (!x || rank(x->phase) < 0)
-      return res(error_response(
-          errc::not_found, fmt::format("device {} has no running action {}", d.id, action)));
-    auto x_copy = *x;
-    resolve_artifact(st->rt, x->terms, [st, url, action, x = std::move(x_copy),
-                                        res](checked<artifact> a) mutable {
-      if (!a) return res(error_response(a.error()));
-      auto sha1 = artifact_sha1(*st, a.value().file.blob);
-      if (!sha1)
-        return res(error_response(make_problem(errc::unavailable, "the package's file is unreadable: " +
-                                                                      sha1.error().message())));
-      st->rt.query("task-" + x.task, [st, url, action, x, a = std::move(a).value(),
-                                      sha1 = std::move(sha1).value(),
-                                      res](result<actors::aggregate_state> s) {
-        std::optional<bool> window;
-        if (s)
-          if (auto* t = std::get_if<domain::task_state>(&s.value()); t && t->exists)
-            window = in_window(t->settings);
-        bool installable = domain::install_allowed(x) && window.value_or(true);
-        auto name = artifact_name(*st, a);
-        auto href = fmt::format("{}/softwaremodules/{}/artifacts/{}", url, url_encode(a.package),
-                                url_encode(name));
-        ojson art;
-        art["filename"] = name;
-        art["hashes"] = {{"sha1", sha1}, {"md5", a.file.md5}, {"sha256", a.file.sha256}};
-        art["size"] = a.file.size;
-        art["_links"]["download"]["href"] = href;
-        art["_links"]["download-http"]["href"] = href;
-        art["_links"]["md5sum"]["href"] = href + ".MD5SUM";
-        art["_links"]["md5sum-http"]["href"] = href + ".MD5SUM";
-        ojson chunk;
-        chunk["part"] = a.kind == events::firmware_kind::sota ? "application" : "os";
-        chunk["version"] = a.version;
-        chunk["name"] = a.package;
-        chunk["artifacts"] = ojson::array({art});
-        ojson dep;
-        dep["download"] = "forced";
-        dep["update"] = installable ? "forced" : "skip";
-        if (window) dep["maintenanceWindow"] = *window ? "available" : "unavailable";
-        dep["chunks"] = ojson::array({chunk});
-        ojson j;
-        j["id"] = action;
-        j["deployment"] = std::move(dep);
-        j["actionHistory"] = {{"status", events::enum_name(x.phase)},
-                              {"messages", x.note.empty() ? ojson::array() : ojson::array({x.note})}};
-        res(api::http_response::json(200, j.dump()));
+  with_device(
+      st, req, std::move(res), [st, url, action](domain::device_state d, api::responder res) {
+        const auto* x = find_action(d, action);
+        if (!x || rank(x->phase) < 0)
+          return res(error_response(
+              errc::not_found, fmt::format("device {} has no running action {}", d.id, action)));
+        auto x_copy = *x;
+        resolve_artifact(
+            st->rt, x->terms,
+            [st, url, action, x = std::move(x_copy), res](checked<artifact> a) mutable {
+              if (!a) return res(error_response(a.error()));
+              auto sha1 = artifact_sha1(*st, a.value().file.blob);
+              if (!sha1)
+                return res(error_response(
+                    make_problem(errc::unavailable,
+                                 "the package's file is unreadable: " + sha1.error().message())));
+              st->rt.query("task-" + x.task, [st, url, action, x, a = std::move(a).value(),
+                                              sha1 = std::move(sha1).value(),
+                                              res](result<actors::aggregate_state> s) {
+                std::optional<bool> window;
+                if (s)
+                  if (auto* t = std::get_if<domain::task_state>(&s.value()); t && t->exists)
+                    window = in_window(t->settings);
+                bool installable = domain::install_allowed(x) && window.value_or(true);
+                auto name = artifact_name(*st, a);
+                auto href = fmt::format("{}/softwaremodules/{}/artifacts/{}", url,
+                                        url_encode(a.package), url_encode(name));
+                ojson art;
+                art["filename"] = name;
+                art["hashes"] = {{"sha1", sha1}, {"md5", a.file.md5}, {"sha256", a.file.sha256}};
+                art["size"] = a.file.size;
+                art["_links"]["download"]["href"] = href;
+                art["_links"]["download-http"]["href"] = href;
+                art["_links"]["md5sum"]["href"] = href + ".MD5SUM";
+                art["_links"]["md5sum-http"]["href"] = href + ".MD5SUM";
+                ojson chunk;
+                chunk["part"] = a.kind == events::firmware_kind::sota ? "application" : "os";
+                chunk["version"] = a.version;
+                chunk["name"] = a.package;
+                chunk["artifacts"] = ojson::array({art});
+                ojson dep;
+                dep["download"] = "forced";
+                dep["update"] = installable ? "forced" : "skip";
+                if (window) dep["maintenanceWindow"] = *window ? "available" : "unavailable";
+                dep["chunks"] = ojson::array({chunk});
+                ojson j;
+                j["id"] = action;
+                j["deployment"] = std::move(dep);
+                j["actionHistory"] = {
+                    {"status", events::enum_name(x.phase)},
+                    {"messages", x.note.empty() ? ojson::array() : ojson::array({x.note})}};
+                res(api::http_response::json(200, j.dump()));
+              });
+            });
       });
-    });
-  });
 }
 
 // ---- feedback -----------------------------------------------------------------
 
 struct feedback {
-  std::string execution; ///< closed, proceeding, canceled, scheduled, rejected, resumed, download, downloaded
+  std::string execution; ///< closed, proceeding, canceled, scheduled, rejected, resumed, download,
+                         ///< downloaded
   std::string finished;  ///< success, failure, none ("" when absent)
   std::optional<std::pair<std::int64_t, std::int64_t>> progress; ///< cnt, of
   std::vector<std::string> details;
@@ -400,7 +424,7 @@ checked<feedback> parse_feedback(std::string_view body, std::string_view action)
   if (j.is_discarded()) return bad("the body is not JSON");
   if (!j.is_object()) return bad("the body must be a JSON object");
   if (auto it = j.find("id"); it != j.end() && !it->is_null()) {
-    std::string id = it->is_string() ? it->get<std::string>()
+    std::string id = it->is_string()           ? it->get<std::string>()
                      : it->is_number_integer() ? std::to_string(it->get<std::int64_t>())
                                                : std::string{"?"};
     if (!id.empty() && id != action)
@@ -412,8 +436,8 @@ checked<feedback> parse_feedback(std::string_view body, std::string_view action)
   auto ex = st->find("execution");
   if (ex == st->end() || !ex->is_string()) return bad("status.execution (a string) is required");
   f.execution = ex->get<std::string>();
-  static constexpr std::string_view executions[] = {"closed",   "proceeding", "canceled",
-                                                    "scheduled", "rejected",  "resumed",
+  static constexpr std::string_view executions[] = {"closed",    "proceeding", "canceled",
+                                                    "scheduled", "rejected",   "resumed",
                                                     "download",  "downloaded"};
   if (std::find(std::begin(executions), std::end(executions), f.execution) == std::end(executions))
     return bad(fmt::format("status.execution '{}' is not a hawkBit execution status",
@@ -463,7 +487,8 @@ std::string joined(const std::vector<std::string>& v, std::string_view sep) {
 }
 
 std::string summary(std::string_view resource, std::string_view action, const feedback& f) {
-  std::string s = fmt::format("hawkBit {} feedback on action {}: {}", resource, action, f.execution);
+  std::string s =
+      fmt::format("hawkBit {} feedback on action {}: {}", resource, action, f.execution);
   if (!f.finished.empty()) s += "/" + f.finished;
   if (f.progress) s += fmt::format(" ({} of {})", f.progress->first, f.progress->second);
   if (!f.details.empty()) s += ": " + joined(f.details, "; ");
@@ -496,13 +521,21 @@ std::optional<device_message> translate(const domain::execution_state& x, const 
     if (text.empty())
       text = f.finished == "none" ? "hawkBit client closed the action without a result"
                                   : "hawkBit client reported failure";
-    return device_result{id, x.task, false, "", events::failure_code::install_failed,
+    return device_result{id,
+                         x.task,
+                         false,
+                         "",
+                         events::failure_code::install_failed,
                          truncate_utf8(std::move(text), 1024)};
   }
   if (f.execution == "canceled" || f.execution == "rejected") {
     auto text = joined(f.details, "; ");
     if (text.empty()) text = "hawkBit client " + f.execution + " the action";
-    return device_result{id, x.task, false, "", events::failure_code::rejected,
+    return device_result{id,
+                         x.task,
+                         false,
+                         "",
+                         events::failure_code::rejected,
                          truncate_utf8(std::move(text), 1024)};
   }
   // proceeding, scheduled, resumed, download, downloaded: progress.
@@ -539,40 +572,57 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
   auto action = req.param("action");
   auto parsed = parse_feedback(req.body, action);
   auto body = req.body;
-  with_device(st, req, std::move(res), [st, action, cancel_resource, parsed = std::move(parsed),
-                                        body = std::move(body)](domain::device_state d,
-                                                                api::responder res) mutable {
-    std::string_view resource = cancel_resource ? "cancelAction" : "deploymentBase";
-    auto answer = [st, device = d.id, res](std::string what, api::http_response r) {
-      if (st->opts.on_feedback) st->opts.on_feedback(device, what, r.status);
-      res(std::move(r));
-    };
-    if (!parsed) return answer("malformed", error_response(parsed.error()));
-    const auto& f = parsed.value();
-    const auto* x = find_action(d, action);
-    if (!x)
-      return answer(summary(resource, action, f),
-                    error_response(errc::not_found,
-                                   fmt::format("device {} has no action {}", d.id, action)));
-    auto id = fmt::format("ddi-{}-{}", action, sha256_hex(body).substr(0, 24));
-    auto why = summary(resource, action, f);
-    auto m = translate(*x, f, cancel_resource, id);
-    if (!m) {
-      // Nothing to decide: an acknowledgement (skip, stale progress, a cancel
-      // of an action that is already over). Final executions still say so.
-      if (is_over(x->phase) && !cancel_resource && f.execution != "proceeding")
-        return answer(why, error_response(problem{
-                               domain::make_error_code(domain::errc::execution_finished),
-                               fmt::format("action {} of device {} is {}", action, d.id,
-                                           events::enum_name(x->phase))}));
-      std::cerr << fmt::format("otaledger: ddi: device {}: {} (no change)\n", d.id, why);
-      return answer(why, empty_ok());
-    }
-    st->svc.handle(d.id, std::move(*m), why, [why, answer](reply r) {
-      if (!r.ok()) return answer(why, error_response(*r.error));
-      answer(why, empty_ok());
-    });
-  });
+  with_device(
+      st, req, std::move(res),
+      [st, action, cancel_resource, parsed = std::move(parsed),
+       body = std::move(body)](domain::device_state d, api::responder res) mutable {
+        std::string_view resource = cancel_resource ? "cancelAction" : "deploymentBase";
+        auto answer = [st, device = d.id, res](std::string what, api::http_response r) {
+          if (st->opts.on_feedback) st->opts.on_feedback(device, what, r.status);
+          res(std::move(r));
+        };
+        if (!parsed) return answer("malformed", error_response(parsed.error()));
+        const auto& f = parsed.value();
+        const auto* x = find_action(d, action);
+        if (!x)
+          return answer(summary(resource, action, f),
+                        error_response(errc::not_found,
+                                       fmt::format("device {} has no action {}", d.id, action)));
+        auto id = fmt::format("ddi-{}-{}", action, sha256_hex(body).substr(0, 24));
+        auto why = summary(resource, action, f);
+        if (is_over(x->phase) && !cancel_resource) {
+          // The result the action already has, said again (a client that retries
+          // a feedback it got no answer to): idempotent. Another result: 410.
+          bool failed_as = x->phase == phase::failed;
+          bool same = (f.execution == "closed" && f.finished == "success" &&
+                       x->phase == phase::succeeded) ||
+                      (f.execution == "closed" && f.finished != "success" && failed_as &&
+                       x->failure == events::failure_code::install_failed) ||
+                      ((f.execution == "canceled" || f.execution == "rejected") && failed_as &&
+                       x->failure == events::failure_code::rejected);
+          if (same) {
+            std::cerr << fmt::format("otaledger: ddi: device {}: {} (already {})\n", d.id, why,
+                                     events::enum_name(x->phase));
+            return answer(why, empty_ok());
+          }
+        }
+        auto m = translate(*x, f, cancel_resource, id);
+        if (!m) {
+          // Nothing to decide: an acknowledgement (skip, stale progress, a cancel
+          // of an action that is already over). Final executions still say so.
+          if (is_over(x->phase) && !cancel_resource && f.execution != "proceeding")
+            return answer(why, error_response(problem{
+                                   domain::make_error_code(domain::errc::execution_finished),
+                                   fmt::format("action {} of device {} is {}", action, d.id,
+                                               events::enum_name(x->phase))}));
+          std::cerr << fmt::format("otaledger: ddi: device {}: {} (no change)\n", d.id, why);
+          return answer(why, empty_ok());
+        }
+        st->svc.handle(d.id, std::move(*m), why, [why, answer](reply r) {
+          if (!r.ok()) return answer(why, error_response(*r.error));
+          answer(why, empty_ok());
+        });
+      });
 }
 
 // ---- cancelAction ------------------------------------------------------------
@@ -582,8 +632,8 @@ void on_cancel(const state_ptr& st, api::http_request& req, api::responder res) 
   with_device(st, req, std::move(res), [action](domain::device_state d, api::responder res) {
     const auto* x = find_action(d, action);
     if (!x || rank(x->phase) < 0 || kind_of(*x) != instruction_kind::cancel)
-      return res(error_response(
-          errc::not_found, fmt::format("device {} has no action {} to cancel", d.id, action)));
+      return res(error_response(errc::not_found,
+                                fmt::format("device {} has no action {} to cancel", d.id, action)));
     ojson j{{"id", action}, {"cancelAction", {{"stopId", action}}}};
     res(api::http_response::json(200, j.dump()));
   });
@@ -617,7 +667,8 @@ void on_config(const state_ptr& st, api::http_request& req, api::responder res) 
       if (mode != "merge" && mode != "replace" && mode != "remove")
         return bad("mode must be merge, replace or remove");
     }
-    if (data->size() > max_attributes) return bad(fmt::format("at most {} attributes", max_attributes));
+    if (data->size() > max_attributes)
+      return bad(fmt::format("at most {} attributes", max_attributes));
     for (auto& [k, v] : data->items()) {
       if (k.empty() || k.size() > max_attribute_key)
         return bad(fmt::format("attribute names are 1-{} bytes", max_attribute_key));
@@ -640,7 +691,8 @@ void on_config(const state_ptr& st, api::http_request& req, api::responder res) 
       else
         attrs[k] = v;
     }
-    if (attrs.size() > max_attributes) return bad(fmt::format("at most {} attributes", max_attributes));
+    if (attrs.size() > max_attributes)
+      return bad(fmt::format("at most {} attributes", max_attributes));
     // The attributes the platform decides on become a canonical report.
     device_report rep;
     bool any = false;
@@ -665,7 +717,8 @@ void on_config(const state_ptr& st, api::http_request& req, api::responder res) 
       storage::write_batch b;
       b.put(ddi_attributes_space, device, attrs);
       if (auto w = st->kv.write(b, storage::write_mode::sync); !w)
-        return res(error_response(errc::unavailable, "attributes not stored: " + w.error().message()));
+        return res(
+            error_response(errc::unavailable, "attributes not stored: " + w.error().message()));
       res(empty_ok());
     };
     if (!any) return store();
@@ -744,7 +797,8 @@ void on_artifact(const state_ptr& st, bool head, api::http_request& req, api::re
         first = parsed.value()->first;
         length = parsed.value()->last - first + 1;
         r.status = 206;
-        r.header("content-range", fmt::format("bytes {}-{}/{}", first, parsed.value()->last, x.size));
+        r.header("content-range",
+                 fmt::format("bytes {}-{}/{}", first, parsed.value()->last, x.size));
       }
       r.header("content-type", "application/octet-stream");
       r.stream = std::make_shared<blob_range>(*st->svc.blobs(), x.blob, first, length);

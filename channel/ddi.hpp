@@ -20,6 +20,9 @@
 // - feedback -> the canonical progress / result / report messages, with a
 //   message id derived from the feedback's bytes (a replay is a duplicate) and
 //   the feedback's details as the events' reason (the device's audit trail);
+// - a controller that talks to the server is online (DDI has no online
+//   report): the first DDI request of an offline device records a canonical
+//   report online=true before it is answered, so deferred executions reach it;
 // - configData -> the attributes are kept in the kv space "ddi_attributes"
 //   (not decisions: not in the log), and fota_version / sota_version / signal /
 //   battery among them become a canonical report.
@@ -72,7 +75,7 @@ std::string ddi_sleep(std::uint32_t seconds);
 
 /// Adds the DDI routes to `r`. Everything referenced must outlive the server.
 /// `kv` holds the dialect's spaces (the views store, like the credentials).
-void add_ddi_routes(api::router& r, device_service& svc, actors::runtime& rt,
-                    storage::kv_store& kv, ddi_options options = {});
+void add_ddi_routes(api::router& r, device_service& svc, actors::runtime& rt, storage::kv_store& kv,
+                    ddi_options options = {});
 
 } // namespace otaledger::channel

@@ -143,7 +143,7 @@ bool has_image_extension(std::string_view name) {
   std::string ext;
   for (char c : name.substr(dot + 1))
     ext.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return ext == "bin" || ext == "hex" || ext == "zip" || ext == "rar";
+  return ext == "bin" || ext == "hex" || ext == "zip" || ext == "rar" || ext == "swu";
 }
 
 std::string truncate_utf8(std::string_view s, std::size_t max_bytes) {
@@ -207,7 +207,7 @@ decided<void> check_file(std::string_view field, const events::file_info& f,
                          std::uint64_t max_bytes) {
   if (!is_valid_text(f.name, 1, 255) || !has_image_extension(f.name))
     return reject(errc::invalid_argument,
-                  fmt::format("{}.name '{}' must end in .bin, .hex, .zip or .rar", field,
+                  fmt::format("{}.name '{}' must end in .bin, .hex, .zip, .rar or .swu", field,
                               truncate_utf8(f.name, 80)));
   if (f.size == 0) return reject(errc::invalid_argument, fmt::format("{} is empty", field));
   if (f.size > max_bytes)

@@ -35,7 +35,8 @@ bool is_valid_version_code(std::string_view v);
 /// A MAC address as 12 hex digits, optionally separated by ':' or '-' every
 /// two; returns the canonical "aa:bb:cc:dd:ee:ff", or nullopt.
 std::optional<std::string> normalize_mac(std::string_view v);
-/// A firmware or package file name ends in .bin, .hex, .zip or .rar (any case).
+/// A firmware or package file name ends in .bin, .hex, .zip, .rar or .swu (an
+/// SWUpdate image, for hawkBit DDI devices), in any case.
 bool has_image_extension(std::string_view file_name);
 /// `s` cut to at most `max_bytes` without splitting a UTF-8 character.
 std::string truncate_utf8(std::string_view s, std::size_t max_bytes);

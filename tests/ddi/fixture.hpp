@@ -45,6 +45,18 @@ inline std::filesystem::path ddi_dir(const std::string& what) {
   return p;
 }
 
+/// A ddi_dir() removed with everything in it when the test ends.
+struct scratch_dir {
+  std::filesystem::path path;
+  explicit scratch_dir(const std::string& what) : path(ddi_dir(what)) {}
+  ~scratch_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
 /// Waits for `ready` (checked every few milliseconds) until `seconds` pass.
 inline bool eventually(const std::function<bool()>& ready, int seconds) {
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -128,24 +140,38 @@ struct ddi_env {
 
   /// Puts `bytes` into the blob store (as an upload would) and creates the
   /// catalog around it: P1, F11 (1.1), package KF with that file, D1 and D2.
-  storage::blob_info catalog(const std::string& bytes, const std::string& file_name) {
+  /// `upload`: package KF is uploaded through the operators' API instead
+  /// (POST /v1/packages/upload), as an operator would store a .swu.
+  storage::blob_info catalog(const std::string& bytes, const std::string& file_name,
+                             bool upload = false) {
     auto w = db.blobs->begin(0).value();
     BOOST_REQUIRE(w->write(bytes));
     auto blob = w->finish().value();
-    must("create_product",
-         fmt::format(
-             R"({{"product":"P1","name":"Gateway","secret_hash":"{}","require_verification":false}})",
-             channel::sha256_hex(gateway)));
+    must(
+        "create_product",
+        fmt::format(
+            R"({{"product":"P1","name":"Gateway","secret_hash":"{}","require_verification":false}})",
+            channel::sha256_hex(gateway)));
     auto file = fmt::format(R"("name":"{}","size":{},"md5":"{}","sha256":"{}","blob":"{}")",
                             file_name, blob.size, blob.md5, blob.sha256, blob.id);
     must("create_firmware",
          fmt::format(R"({{"firmware":"F11","product":"P1","vendor":"acme","model":"gw",)"
                      R"("version":"1.1","image":{{{}}}}})",
                      file));
-    must("create_package",
-         fmt::format(
-             R"({{"package":"KF","firmware":"F11","type":"full","origin":"image","file":{{{}}}}})",
-             file));
+    if (upload) {
+      http_client c{port()};
+      auto r = c.request(
+          "POST", "/v1/packages/upload?package=KF&firmware=F11&type=full&name=" + file_name, bytes,
+          {{"authorization", "Bearer " + op_token}, {"content-type", "application/octet-stream"}});
+      BOOST_REQUIRE_MESSAGE(r.status == 201, "upload: " << r.status << " " << r.body);
+      BOOST_REQUIRE_EQUAL(json::parse(r.body)["file"]["name"], file_name);
+    } else {
+      must(
+          "create_package",
+          fmt::format(
+              R"({{"package":"KF","firmware":"F11","type":"full","origin":"image","file":{{{}}}}})",
+              file));
+    }
     for (auto [d, t] : {std::pair{"D1", d1_token}, std::pair{"D2", d2_token}}) {
       must("register_device",
            fmt::format(R"({{"device":"{}","product":"P1","fota_version":"1.0"}})", d));
@@ -159,9 +185,10 @@ struct ddi_env {
   void start_task(const std::string& task, const std::string& device,
                   const std::string& extra = "") {
     must("create_task",
-         fmt::format(R"({{"task":"{}","settings":{{"name":"ddi {}","package":"KF","product":"P1",)"
-                     R"("targets":{{"devices":["{}"]}},"signal_threshold":0,"battery_threshold":0{}}}}})",
-                     task, task, device, extra.empty() ? "" : "," + extra));
+         fmt::format(
+             R"({{"task":"{}","settings":{{"name":"ddi {}","package":"KF","product":"P1",)"
+             R"("targets":{{"devices":["{}"]}},"signal_threshold":0,"battery_threshold":0{}}}}})",
+             task, task, device, extra.empty() ? "" : "," + extra));
     must("start_task", fmt::format(R"({{"task":"{}"}})", task));
   }
 
@@ -201,6 +228,7 @@ struct ddi_env {
                  std::vector<std::pair<std::string, std::string>> extra = {}) {
     http_client c{port()};
     auto h = extra;
+    h.emplace_back("host", fmt::format("127.0.0.1:{}", port())); // as curl sends it
     auto a = auth.value_or("TargetToken " + d1_token);
     if (!a.empty()) h.emplace_back("authorization", a);
     if (!body.empty()) h.emplace_back("content-type", "application/json");

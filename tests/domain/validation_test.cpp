@@ -82,10 +82,10 @@ BOOST_AUTO_TEST_CASE(gizwits_version_codes_are_letters_and_digits) {
   BOOST_TEST(!is_valid_version_code(std::string(33, '0')));
 }
 
-BOOST_AUTO_TEST_CASE(images_are_bin_hex_zip_or_rar_in_any_case) {
-  for (auto n : {"a.bin", "a.HEX", "a.b.Zip", "x.rar"})
+BOOST_AUTO_TEST_CASE(images_are_bin_hex_zip_rar_or_swu_in_any_case) {
+  for (auto n : {"a.bin", "a.HEX", "a.b.Zip", "x.rar", "gw-1.1.swu", "GW.SWU"})
     BOOST_TEST(has_image_extension(n), n);
-  for (auto n : {"a.exe", "bin", ".bin", "a.bin.txt", "a."})
+  for (auto n : {"a.exe", "bin", ".bin", "a.bin.txt", "a.", "a.swux", ".swu"})
     BOOST_TEST(!has_image_extension(n), n);
 }
 
