@@ -67,10 +67,10 @@ std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), api_category()};
 }
 
-std::string error_name(const std::error_code& ec) {
-  if (ec.category() == api_category()) return std::string{to_name(static_cast<errc>(ec.value()))};
+std::string_view error_name(const std::error_code& ec) {
+  if (ec.category() == api_category()) return to_name(static_cast<errc>(ec.value()));
   if (ec.category() == domain::domain_category())
-    return std::string{domain::to_name(static_cast<domain::errc>(ec.value()))};
+    return domain::to_name(static_cast<domain::errc>(ec.value()));
   if (ec.category() == storage::storage_category()) {
     switch (static_cast<storage::errc>(ec.value())) {
     case storage::errc::not_found:
@@ -105,20 +105,25 @@ std::string error_name(const std::error_code& ec) {
 }
 
 int http_status_of(const std::error_code& ec) {
-  auto n = error_name(ec);
+  return http_status_of_name(error_name(ec));
+}
+
+int http_status_of_name(std::string_view n) {
   if (n == "malformed" || n == "invalid_argument") return 400;
   if (n == "unauthorized") return 401;
   if (n == "forbidden") return 403;
   if (n == "not_found" || n == "no_execution") return 404;
   if (n == "method_not_allowed") return 405;
+  if (n == "execution_finished") return 410;
   if (n == "too_large") return 413;
   if (n == "unsupported_type") return 415;
+  if (n == "range_invalid") return 416;
   if (n == "initial_version_missing" || n == "image_missing" || n == "firmware_unverified")
     return 422;
   if (n == "unavailable") return 503;
   if (n == "internal" || n == "catalog_missing") return 500;
   // Refused by the current state: invalid_state, already_exists, in_use,
-  // duplicate_version, conflict (retry), ...
+  // duplicate_version, conflict (retry), out_of_order, ...
   return 409;
 }
 

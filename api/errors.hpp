@@ -2,13 +2,12 @@
 // may answer with (api, domain, storage, base) to a machine-readable name and
 // an HTTP status, and the JSON error body {code, message, details}.
 //
-// The device channel (channel/errc.hpp) keeps its own mapping with the same
-// taxonomy; it cannot use this one because channel/ sits below api/ in the
-// link order (channel links otaledger::api for the HTTP server).
+// This is the only mapping: the device channel (channel/errc.hpp) names its
+// own codes and hands every other code, and every name, to these functions.
 //
 // Taxonomy (STYLE.md §7): bad input 400, unauthenticated 401, forbidden 403,
-// missing 404, refused by the current state 409, unprocessable reference 422,
-// too large 413, unsupported upload type 415, unavailable 503, unexpected 500 (logged, not echoed).
+// missing 404, refused by the current state 409, finished 410, unprocessable
+// reference 422, too large 413, unsatisfiable range 416, unsupported upload type 415, unavailable 503, unexpected 500 (logged, not echoed).
 //
 // Thread safety: pure functions.
 #pragma once
@@ -47,9 +46,13 @@ inline constexpr errc all_errc[] = {errc::malformed, errc::unauthorized,       e
                                     errc::not_found, errc::method_not_allowed, errc::unavailable,
                                     errc::internal,  errc::too_large,          errc::unsupported_type};
 
-/// The machine-readable name of any code ("invalid_state", "malformed", ...).
-std::string error_name(const std::error_code& ec);
-/// The HTTP status of any code.
+/// The machine-readable name of any code ("invalid_state", "malformed", ...);
+/// "internal" for a code of a category this mapping does not know.
+std::string_view error_name(const std::error_code& ec);
+/// The HTTP status of a machine-readable name (the device channel's names
+/// included: "out_of_order" 409, "range_invalid" 416).
+int http_status_of_name(std::string_view name);
+/// The HTTP status of any code: http_status_of_name(error_name(ec)).
 int http_status_of(const std::error_code& ec);
 
 /// {"code": name, "message": message, "details": details} with the code's status.

@@ -251,10 +251,28 @@ private:
       if (m.stream) return start_stream(*m.stream);
     }
     parser_->body_limit(std::max<std::size_t>(limit, 1));
-    stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    continue_then([self = shared_from_this()] {
+      self->stream_.expires_after(std::chrono::seconds(self->opts_.idle_timeout_seconds));
+      http::async_read(
+          self->stream_, self->buffer_, *self->parser_,
+          [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    });
+  }
+
+  // A client that sent "Expect: 100-continue" (curl does for large uploads)
+  // waits for an interim "100 Continue" before it sends the body; the answer
+  // goes out only once the headers passed every check, so a refused upload is
+  // never sent. Without the header, `next` runs at once.
+  template <class F> void continue_then(F next) {
+    auto expect = parser_->get()[http::field::expect];
+    if (!beast::iequals(expect, "100-continue")) return next();
+    static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(interim.data(), interim.size()),
+                     [self = shared_from_this(), next = std::move(next)](beast::error_code ec,
+                                                                          std::size_t) mutable {
+                       if (ec) return self->close();
+                       next();
+                     });
   }
 
   void on_read(beast::error_code ec) {
@@ -316,9 +334,11 @@ private:
       keep_alive_ = false; // the body is not read: close after the answer
       return;
     }
-    sparser_.emplace(std::move(*parser_));
-    sparser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    read_chunk();
+    continue_then([self = shared_from_this()] {
+      self->sparser_.emplace(std::move(*self->parser_));
+      self->sparser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      self->read_chunk();
+    });
   }
 
   void read_chunk() {

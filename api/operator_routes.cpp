@@ -1391,6 +1391,20 @@ void add_catalog_routes(router& r, const state_ptr& st) {
               submit_json(st, req, who, {"create_package", "package", false, 201},
                           std::move(*body), std::move(respond));
             });
+  add_route(r, st,
+            {"GET",
+             "/v1/packages",
+             "Packages (full and delta), all or those of one firmware version",
+             viewer,
+             "",
+             {"firmware", "cursor", "limit"}},
+            [st](http_request& req, const token_principal&, responder respond) {
+              auto p = page_of(req, respond);
+              if (!p) return;
+              projections::queries qs{*st->ctx.views};
+              answer_page(qs.packages(q(req, "firmware"), *p), respond,
+                          [](const auto& x) { return value(x); });
+            });
   add_route(r, st, {"GET", "/v1/packages/{id}", "A package", viewer, "", {}},
             [st](http_request& req, const token_principal&, responder respond) {
               get_aggregate<domain::package_state>(st, "package", req.param("id"),

@@ -1,8 +1,7 @@
 #include "channel/errc.hpp"
 
+#include "api/errors.hpp"
 #include "base/errc.hpp"
-#include "domain/errc.hpp"
-#include "storage/errc.hpp"
 
 namespace otaledger::channel {
 
@@ -72,50 +71,11 @@ int problem::http_status() const {
 
 std::string_view error_name(const std::error_code& ec) {
   if (ec.category() == channel_category()) return to_name(static_cast<errc>(ec.value()));
-  if (ec.category() == domain::domain_category())
-    return domain::to_name(static_cast<domain::errc>(ec.value()));
-  if (ec.category() == storage::storage_category()) {
-    switch (static_cast<storage::errc>(ec.value())) {
-    case storage::errc::not_found:
-      return "not_found";
-    case storage::errc::too_large:
-      return "too_large";
-    case storage::errc::closed:
-    case storage::errc::busy:
-      return "unavailable";
-    default:
-      return "internal";
-    }
-  }
-  if (ec.category() == base::base_category()) {
-    switch (static_cast<base::errc>(ec.value())) {
-    case base::errc::invalid_argument:
-      return "malformed";
-    case base::errc::too_large:
-      return "too_large";
-    case base::errc::timeout:
-    case base::errc::canceled:
-      return "unavailable";
-    default:
-      return "internal";
-    }
-  }
-  return "internal";
+  return api::error_name(ec);
 }
 
 int http_status_of(const std::error_code& ec) {
-  auto n = error_name(ec);
-  if (n == "malformed" || n == "invalid_argument") return 400;
-  if (n == "unauthorized") return 401;
-  if (n == "forbidden") return 403;
-  if (n == "not_found" || n == "no_execution") return 404;
-  if (n == "execution_finished") return 410;
-  if (n == "too_large") return 413;
-  if (n == "range_invalid") return 416;
-  if (n == "initial_version_missing" || n == "image_missing") return 422;
-  if (n == "unavailable") return 503;
-  if (n == "internal" || n == "catalog_missing") return 500;
-  return 409; // refused by the current state: invalid_state, out_of_order, already_exists, ...
+  return api::http_status_of_name(error_name(ec));
 }
 
 } // namespace otaledger::channel

@@ -1,6 +1,7 @@
 // Why the device channel refused a device's message before (or instead of)
 // the domain deciding it. Domain refusals (domain::errc) pass through as they
 // are; `problem` carries either kind with a sentence for the device's log.
+// Names and HTTP statuses of every other code come from api/errors.hpp.
 #pragma once
 
 #include <string>
@@ -48,12 +49,14 @@ inline problem make_problem(errc e, std::string message) {
   return problem{make_error_code(e), std::move(message)};
 }
 
-/// Name of any error code the channel may answer with (channel, domain,
-/// storage, base); "internal" for anything else.
+/// Name of any error code the channel may answer with: the channel's own
+/// names, and api::error_name for every other category (domain, storage,
+/// base), so devices and operators see one taxonomy.
 std::string_view error_name(const std::error_code& ec);
-/// The HTTP status for any such code (SPEC's taxonomy: bad input 400,
-/// unauthenticated 401, forbidden 403, missing 404, refused by state 409, final
-/// 410, too large 413, bad range 416, unavailable 503, unexpected 500).
+/// The HTTP status for any such code, from the one mapping in api/errors.hpp
+/// (bad input 400, unauthenticated 401, forbidden 403, missing 404, refused by
+/// state 409, final 410, too large 413, bad range 416, unavailable 503,
+/// unexpected 500).
 int http_status_of(const std::error_code& ec);
 
 } // namespace otaledger::channel

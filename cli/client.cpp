@@ -96,6 +96,7 @@ const std::map<std::string, std::vector<verb>>& resources() {
          "--package ID --firmware F --type full --origin image"},
         {"generate", "POST", "/v1/packages", kind::body,
          "--firmware TO (--from FROM | --initial-version V) [--package ID]  (online delta)"},
+        {"list", "GET", "/v1/packages", kind::query, "[--firmware F]"},
         {"upload", "POST", "/v1/packages/upload", kind::upload,
          "FILE --firmware F [--type delta --initial-version V] [--package ID]"},
         {"reupload", "PUT", "/v1/packages/{id}/file", kind::upload, "ID FILE"},

@@ -347,6 +347,23 @@ result<std::optional<package_row>> queries::package(std::string_view id) const {
   return get_row<package_row>(*kv_, sp, make_key("k", id));
 }
 
+result<page<package_row>> queries::packages(std::string_view firmware,
+                                            const page_request& p) const {
+  OTA_TRY(sp, space("catalog"));
+  page<package_row> out;
+  const std::string prefix = make_key("k", "");
+  OTA_TRY(next, scan_items(*kv_, sp, prefix, p,
+                           [&](const std::string&, const std::string& v) -> result<bool> {
+                             OTA_TRY(r, decode_binary<package_row>(v));
+                             if (r.deleted || (!firmware.empty() && r.firmware != firmware))
+                               return false;
+                             out.items.push_back(std::move(r));
+                             return true;
+                           }));
+  out.next = std::move(next);
+  return out;
+}
+
 result<page<group_row>> queries::groups(std::string_view name_prefix, const page_request& p) const {
   OTA_TRY(sp, space("groups"));
   page<group_row> out;

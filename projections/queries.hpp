@@ -125,6 +125,9 @@ public:
   result<product_summary> fleet_summary(std::string_view product) const;
   result<page<firmware_row>> firmware(const firmware_filter& f, const page_request& p) const;
   result<std::optional<package_row>> package(std::string_view id) const;
+  /// Packages by id, all of them or those of one firmware version ("" = any);
+  /// deleted packages are left out.
+  result<page<package_row>> packages(std::string_view firmware, const page_request& p) const;
   result<page<group_row>> groups(std::string_view name_prefix, const page_request& p) const;
   result<page<group_member>> group_members(std::string_view group, const page_request& p) const;
 

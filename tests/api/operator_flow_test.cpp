@@ -124,8 +124,17 @@ BOOST_FIXTURE_TEST_CASE(groups_firmware_and_packages_can_be_edited_and_deleted, 
   must("DELETE", "/v1/groups/G1");
   must("GET", "/v1/groups/G1", {}, 404);
 
+  settle();
+  refresh();
+  auto listed = must("GET", "/v1/packages?firmware=F11");
+  BOOST_REQUIRE_EQUAL(listed["items"].size(), 1u);
+  BOOST_TEST(listed["items"][0]["package"] == "KF");
+  BOOST_TEST(must("GET", "/v1/packages?firmware=F10")["items"].empty());
   must("DELETE", "/v1/packages/KF");
   must("GET", "/v1/packages/KF", {}, 404);
+  settle();
+  refresh();
+  BOOST_TEST(must("GET", "/v1/packages")["items"].empty());
   must("DELETE", "/v1/firmware/F11");
   must("GET", "/v1/firmware/F11", {}, 404);
   BOOST_TEST(must("GET", "/v1/products/P1")["name"] == "Meter");

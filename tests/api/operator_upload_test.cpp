@@ -84,6 +84,18 @@ struct raw_conn {
     s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
   }
   void send(const std::string& bytes) { boost::asio::write(s, boost::asio::buffer(bytes)); }
+  /// What the server sends up to the end of one response head ("\r\n\r\n").
+  std::string read_head() {
+    std::string out;
+    std::array<char, 256> buf;
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      boost::system::error_code ec;
+      auto n = s.read_some(boost::asio::buffer(buf), ec);
+      out.append(buf.data(), n);
+      if (ec) break;
+    }
+    return out;
+  }
   /// Everything the server sends until it closes (it closes after refusing).
   std::string read_until_close() {
     std::string out;
@@ -141,6 +153,51 @@ BOOST_FIXTURE_TEST_CASE(replacing_an_image_with_a_chunked_upload_keeps_the_new_b
   BOOST_TEST(f["image"]["name"] == "b.hex");
   BOOST_TEST(f["image"]["size"] == body.size());
   BOOST_TEST(f["image"]["sha256"] == hex_digest(EVP_sha256(), body));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_upload_that_expects_100_continue_is_told_to_continue_before_it_sends_its_body,
+                        firmware_pair) {
+  raw_conn c{server->port()};
+  std::string body = random_bytes(200 * 1024, 5);
+  c.send("PUT /v1/firmware/F10/image?name=c.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         op + "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(c.read_head() == "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send(body);
+  auto answer = c.read_until_close();
+  BOOST_TEST_INFO(answer);
+  BOOST_TEST(answer.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_TEST(must("GET", "/v1/firmware/F10")["image"]["sha256"] == hex_digest(EVP_sha256(), body));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_command_that_expects_100_continue_is_told_to_continue_and_then_answered,
+                        firmware_pair) {
+  raw_conn c{server->port()};
+  std::string body = R"({"product":"P2","name":"Lamp","require_verification":false})";
+  c.send("POST /v1/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + op +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(c.read_head() == "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send(body);
+  auto answer = c.read_until_close();
+  BOOST_TEST_INFO(answer);
+  BOOST_TEST(answer.rfind("HTTP/1.1 201", 0) == 0);
+  BOOST_TEST(must("GET", "/v1/products/P2")["name"] == "Lamp");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_oversize_upload_that_expects_100_continue_is_refused_without_a_continue,
+                        small_limits) {
+  auto head = settle();
+  raw_conn c{server->port()};
+  c.send("PUT /v1/firmware/F10/image?name=big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         op + "\r\nContent-Length: " + std::to_string(64 * 1024 + 1) +
+         "\r\nExpect: 100-continue\r\n\r\n");
+  auto answer = c.read_until_close();
+  BOOST_TEST_INFO(answer);
+  BOOST_TEST(answer.rfind("HTTP/1.1 413", 0) == 0);
+  BOOST_TEST(answer.find("100 Continue") == std::string::npos);
+  BOOST_TEST(settle() == head);
+  BOOST_TEST(blob_files() == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(an_image_over_the_limit_is_refused_before_it_is_read_and_leaves_nothing,
