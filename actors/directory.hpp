@@ -5,7 +5,8 @@
 // its stream spawns a fresh host that recovers from the log. Every
 // `runtime_services::idle_timeout` the directory asks its hosts whether they
 // saw a message since the last time; an idle one (or one with nothing in
-// progress, at once) asks to be passivated; the directory forgets it first and
+// progress, at once, when more than `resident_limit` hosts are live) asks to
+// be passivated; the directory forgets it first and
 // then tells it to stop, so every command routed to it before the stop is
 // still handled by it.
 #pragma once
@@ -39,6 +40,7 @@ caf::actor host_of(caf::stateful_actor<directory_state<Agg>>* self, const runtim
                                              caf::actor_cast<caf::actor>(self), svc);
     self->state.streams.emplace(h.address(), stream);
     ++self->state.spawned;
+    svc->live_hosts.fetch_add(1, std::memory_order_relaxed);
   }
   return h;
 }
@@ -46,13 +48,14 @@ caf::actor host_of(caf::stateful_actor<directory_state<Agg>>* self, const runtim
 template <class Agg>
 caf::behavior aggregate_directory(caf::stateful_actor<directory_state<Agg>>* self,
                                   const runtime_services* svc) {
-  self->set_down_handler([self](caf::down_msg& dm) {
+  self->set_down_handler([self, svc](caf::down_msg& dm) {
     auto& st = self->state;
     auto s = st.streams.find(dm.source);
     if (s == st.streams.end()) return;
     auto h = st.hosts.find(s->second);
     if (h != st.hosts.end() && h->second.address() == dm.source) st.hosts.erase(h);
     st.streams.erase(s);
+    svc->live_hosts.fetch_sub(1, std::memory_order_relaxed);
   });
   self->delayed_send(self, svc->idle_timeout, sweep_atom::value);
   return {

@@ -67,6 +67,8 @@ struct runtime_services {
   domain::limits limits;
   std::chrono::milliseconds idle_timeout{60'000}; ///< passivate after this long without a message
   std::uint64_t snapshot_every = 0;               ///< 0: hosts take no snapshot
+  std::uint64_t resident_limit = 0; ///< quiescent hosts stay while fewer are live
+  mutable std::atomic<std::uint64_t> live_hosts{0}; ///< hosts spawned and not yet down
   /// The catalog facts device decisions may read (products for registration):
   /// an immutable copy the catalog actor replaces after each change.
   std::function<std::shared_ptr<const domain::catalog_index>()> catalog;
@@ -111,6 +113,7 @@ template <class Agg> struct command_msg {
 template <class Agg> struct recovered_msg {
   std::shared_ptr<typename Agg::state> state;
   stream_version version;
+  stream_version snapshot; ///< the version of the snapshot it started from (0: none)
   std::error_code error;
 };
 
@@ -119,13 +122,40 @@ struct appended_msg {
   std::string detail; ///< storage::error_detail() of a failed append (thread-local on the writer)
 };
 
+/// The I/O pool's answer to "was this refused command's id applied before?"
+struct command_seen_msg {
+  result<std::optional<storage::append_result>> found = std::optional<storage::append_result>{};
+};
+
 struct passivate_msg {
   std::string stream;
+};
+
+/// Calls a query's callback exactly once: with the state, or with "closed"
+/// from its destructor when the query is dropped unanswered.
+class query_once {
+public:
+  explicit query_once(std::function<void(result<aggregate_state>)> f) : f_{std::move(f)} {}
+  query_once(const query_once&) = delete;
+  query_once& operator=(const query_once&) = delete;
+  ~query_once() {
+    if (f_) f_(outcome::failure(make_error_code(storage::errc::closed)));
+  }
+  void operator()(result<aggregate_state> r) {
+    auto f = std::move(f_);
+    f_ = nullptr;
+    if (f) f(std::move(r));
+  }
+
+private:
+  std::function<void(result<aggregate_state>)> f_;
 };
 
 /// Asks a host (through its directory) for its aggregate's current state.
 struct query_msg {
   std::string stream;
+  /// Set: the host answers by calling it instead of replying to a request.
+  std::shared_ptr<query_once> done;
 };
 
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -139,6 +169,7 @@ struct caf::allowed_unsafe_message_type<otaledger::actors::command_msg<Agg>> : s
 template <class Agg>
 struct caf::allowed_unsafe_message_type<otaledger::actors::recovered_msg<Agg>> : std::true_type {};
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::appended_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::command_seen_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::command_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::passivate_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otaledger::actors::query_msg)
@@ -160,6 +191,7 @@ template <class Agg> struct host_state {
   struct pending {
     command_msg<Agg> msg;
     caf::response_promise promise;
+    bool id_checked = false; ///< a refusal of it was checked against the stored command ids
     void deliver(command_reply r) {
       if (msg.done)
         (*msg.done)(std::move(r));
@@ -170,7 +202,8 @@ template <class Agg> struct host_state {
   std::vector<pending> queue; ///< usually 0 or 1 long (a deque would cost 600 bytes per actor)
   std::vector<events::event> in_flight;       ///< decided events waiting for their append
   std::vector<caf::response_promise> readers; ///< queries waiting for the recovery
-  std::uint64_t since_snapshot = 0;
+  std::vector<std::shared_ptr<query_once>> callers; ///< direct queries waiting for it
+  stream_version snapshot{}; ///< the version of the last snapshot loaded or written
   static inline const char* name = "aggregate_host";
 };
 
@@ -187,6 +220,7 @@ recovered_msg<Agg> load_aggregate(storage::event_store& store, const std::string
       if (auto st = Agg::read_snapshot(*snap.value())) {
         *out.state = std::move(*st);
         out.version = snap.value()->version;
+        out.snapshot = out.version;
         from = stream_version{out.version() + 1};
       }
     }
@@ -232,6 +266,18 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
       auto& p = st.queue.front();
       command_context ctx{svc->clock->now(), p.msg.meta};
       decision d = Agg::decide(st.state, p.msg.cmd, ctx, *svc);
+      if ((d.rejected || d.events.empty()) && !p.msg.meta.command.empty() && !p.id_checked) {
+        // A command with an id that the state now refuses, or for which it
+        // decides nothing, may be one that was applied already (its answer
+        // lost, or a replayed message): the stored id decides (on the I/O
+        // pool), before the answer goes out.
+        st.busy = true;
+        caf::actor me = caf::actor_cast<caf::actor>(self);
+        svc->io->post([svc, me, id = p.msg.meta.command] {
+          caf::anon_send(me, command_seen_msg{svc->store->find_command(id)});
+        });
+        break;
+      }
       if (d.rejected) {
         ++svc->rejected;
         command_reply r;
@@ -303,10 +349,14 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         }
         st.state = std::move(*r.state);
         st.version = r.version;
+        st.snapshot = r.snapshot;
         st.ready = true;
         for (auto& rp : st.readers)
           rp.deliver(aggregate_state{st.state});
         st.readers.clear();
+        for (auto& q : st.callers)
+          (*q)(aggregate_state{st.state});
+        st.callers.clear();
         (*drain)();
       },
       [self, svc, drain, recover, directory](appended_msg& m) {
@@ -351,7 +401,6 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
             Agg::apply(st.state, e);
           st.version = appended.version;
           reply.events = std::move(st.in_flight);
-          st.since_snapshot += reply.events.size();
         }
         st.in_flight.clear();
         st.retried = false;
@@ -366,15 +415,18 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
           // next command reloads it); the idle timeout covers the others.
           if constexpr (requires { Agg::quiescent(st.state); }) {
             if (!st.passivating && Agg::quiescent(st.state) && st.queue.empty() &&
-                st.readers.empty()) {
+                st.readers.empty() && st.callers.empty() &&
+                svc->live_hosts.load(std::memory_order_relaxed) > svc->resident_limit) {
               st.passivating = true;
               self->send(directory, passivate_msg{st.stream});
             }
           }
         }
         if constexpr (requires { Agg::write_snapshot(st.state); }) {
-          if (svc->snapshot_every && st.since_snapshot >= svc->snapshot_every) {
-            st.since_snapshot = 0;
+          // By version, not by events seen in this incarnation: a host that
+          // is passivated often still snapshots a long stream.
+          if (svc->snapshot_every && st.version() - st.snapshot() >= svc->snapshot_every) {
+            st.snapshot = st.version;
             storage::snapshot s{st.version, Agg::snapshot_schema, Agg::write_snapshot(st.state)};
             auto stream = st.stream;
             svc->io->post(
@@ -383,9 +435,36 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         }
         (*drain)();
       },
-      [self](query_msg&) -> caf::result<aggregate_state> {
+      [self, drain](command_seen_msg& m) {
+        auto& st = self->state;
+        st.busy = false;
+        if (st.queue.empty()) return;
+        auto& p = st.queue.front();
+        if (m.found && m.found.value()) {
+          const auto& r = *m.found.value();
+          command_reply reply;
+          reply.stream = st.stream;
+          reply.version = r.version;
+          reply.first = r.first;
+          reply.last = r.last;
+          reply.duplicate = true;
+          p.deliver(std::move(reply));
+          st.queue.erase(st.queue.begin());
+        } else {
+          p.id_checked = true; // decided again below, and answered as before
+        }
+        (*drain)();
+      },
+      [self](query_msg& q) -> caf::result<aggregate_state> {
         auto& st = self->state;
         st.touched = true;
+        if (q.done) { // a direct query: no response message
+          if (st.ready)
+            (*q.done)(aggregate_state{st.state});
+          else
+            st.callers.push_back(std::move(q.done));
+          return caf::delegated<aggregate_state>{};
+        }
         if (st.ready) return aggregate_state{st.state};
         auto rp = self->make_response_promise();
         st.readers.push_back(rp);
@@ -400,6 +479,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         // operation per message): the directory asks every idle_timeout.
         auto& st = self->state;
         if (!st.touched && st.ready && !st.busy && st.queue.empty() && st.readers.empty() &&
+            st.callers.empty() &&
             !st.passivating) {
           st.passivating = true;
           self->send(directory, passivate_msg{st.stream});

@@ -60,7 +60,7 @@ caf::behavior client_actor(caf::event_based_actor* self) {
       [self](query_req& q) {
         auto done =
             std::make_shared<std::function<void(result<aggregate_state>)>>(std::move(q.done));
-        self->request(q.dest, caf::infinite, query_msg{std::move(q.stream)})
+        self->request(q.dest, caf::infinite, query_msg{std::move(q.stream), nullptr})
             .then([done](aggregate_state& s) { (*done)(std::move(s)); },
                   [done](caf::error&) {
                     (*done)(outcome::failure(make_error_code(storage::errc::closed)));
@@ -84,6 +84,7 @@ public:
     svc_.limits = opts_.limits;
     svc_.idle_timeout = opts_.idle_timeout;
     svc_.snapshot_every = opts_.snapshot_every;
+    svc_.resident_limit = opts_.resident_limit;
     svc_.catalog = [this] { return catalog_.get(); };
 
     catalog_actor_ = system_->spawn(internal::catalog_actor, &svc_, &catalog_);
@@ -161,9 +162,15 @@ public:
   }
 
   void query(std::string stream, std::function<void(result<aggregate_state>)> done) override {
+    if (!internal::is_catalog_stream(stream)) {
+      // Straight to the device's directory; the host calls `done` itself.
+      const auto& dest = internal::directory_for(directories_, stream);
+      caf::anon_send(dest, query_msg{std::move(stream),
+                                     std::make_shared<query_once>(std::move(done))});
+      return;
+    }
     query_req q;
-    q.dest = internal::is_catalog_stream(stream) ? catalog_actor_
-                                                 : internal::directory_for(directories_, stream);
+    q.dest = catalog_actor_;
     q.stream = std::move(stream);
     q.done = std::move(done);
     caf::anon_send(next_client(), std::move(q));

@@ -51,8 +51,13 @@ struct runtime_options {
   /// "stealing" (per-worker queues, idle workers poll). On small machines the
   /// polling takes CPU from the store's writer thread. Default: "sharing".
   std::string scheduler_policy = "sharing";
-  /// A device actor writes a snapshot after this many events; 0: never.
+  /// A device actor writes a snapshot once its stream is this many events
+  /// past its last snapshot; 0: never.
   std::uint64_t snapshot_every = 64;
+  /// A device with nothing in progress stays in memory (until idle_timeout)
+  /// while at most this many aggregate actors are live; beyond it, it leaves
+  /// memory as soon as its command is answered. 0: always leave at once.
+  std::uint64_t resident_limit = 100'000;
   /// Run the rollout coordinator and the timers (off: commands only).
   bool coordinator = true;
   /// Most commands the coordinator keeps in flight at once.

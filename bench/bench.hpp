@@ -38,6 +38,9 @@ void emit(const std::string& benchmark, nlohmann::json fields);
 /// Peak resident set size of this process so far, in bytes (VmHWM).
 std::uint64_t peak_rss_bytes();
 
+/// CPU time (user + system, every thread) this process used so far, in seconds.
+double process_cpu_seconds();
+
 /// Percentile (0..100) of a sample of latencies, in the sample's unit.
 double percentile(std::vector<double> sample, double p);
 

@@ -51,6 +51,24 @@ struct execution_state {
   std::string note;                            ///< status note (failure text)
   std::string version;                         ///< reported on success
   bool operator==(const execution_state&) const = default;
+  /// Reflection for the device actor's snapshots (events::encode_binary).
+  template <class Self, class F> static void fields(Self& s, F&& f) {
+    f("task", s.task);
+    f("terms", s.terms);
+    f("phase", s.phase);
+    f("attempt", s.attempt);
+    f("round_start", s.round_start);
+    f("percent", s.percent);
+    f("held", s.held);
+    f("cancel_requested", s.cancel_requested);
+    f("install_released", s.install_released);
+    f("deferred_for", s.deferred_for);
+    f("in_progress_since", s.in_progress_since);
+    f("retry_at", s.retry_at);
+    f("failure", s.failure);
+    f("note", s.note);
+    f("version", s.version);
+  }
 };
 
 struct device_state {
@@ -78,6 +96,24 @@ struct device_state {
   /// The version the device runs for a kind ("" when unknown).
   const std::string& version(events::firmware_kind kind) const;
   bool operator==(const device_state&) const = default;
+  /// Reflection for the device actor's snapshots (events::encode_binary);
+  /// adding a field changes device_agg::snapshot_schema.
+  template <class Self, class F> static void fields(Self& s, F&& f) {
+    f("id", s.id);
+    f("registered", s.registered);
+    f("product", s.product);
+    f("name", s.name);
+    f("imei", s.imei);
+    f("mac", s.mac);
+    f("region", s.region);
+    f("fota_version", s.fota_version);
+    f("sota_version", s.sota_version);
+    f("online", s.online);
+    f("signal", s.signal);
+    f("battery", s.battery);
+    f("executions", s.executions);
+    f("registered_at", s.registered_at);
+  }
 };
 
 /// Failures worth retrying: everything but version_mismatch,

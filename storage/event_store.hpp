@@ -141,6 +141,12 @@ public:
   /// The stream's current (committed) version (0 when it has no event).
   virtual result<stream_version> stream_head(std::string_view stream) = 0;
 
+  /// The result of the append that recorded `command_id` (with duplicate set),
+  /// or nullopt when no append recorded it. Lets a host answer a command that
+  /// was already applied as a duplicate even when deciding it again would now
+  /// refuse it (a device resending a result whose answer it never got).
+  virtual result<std::optional<append_result>> find_command(std::string_view command_id) = 0;
+
   /// Delivers every event with position > after, then live events as they are
   /// committed, with no gap and no duplicate, on a thread of its own.
   virtual std::unique_ptr<subscription> subscribe(log_position after,

@@ -5,6 +5,7 @@
 
 #include "actors/host.hpp"
 #include "domain/device.hpp"
+#include "events/codec.hpp"
 
 #include <type_traits>
 
@@ -30,6 +31,18 @@ struct device_agg {
   }
 
   static void apply(state& s, const events::event& e) { s = domain::evolve(std::move(s), e); }
+
+  /// Snapshots: the whole device state in the events' binary codec (fields in
+  /// declaration order). A change to device_state's fields bumps the schema;
+  /// a snapshot of another schema is ignored and the stream replayed.
+  static constexpr std::uint16_t snapshot_schema = 1;
+  static std::string write_snapshot(const state& s) { return events::encode_binary(s); }
+  static std::optional<state> read_snapshot(const storage::snapshot& snap) {
+    if (snap.schema != snapshot_schema) return std::nullopt;
+    auto s = events::decode_binary<state>(snap.data);
+    if (!s) return std::nullopt;
+    return std::move(s).value();
+  }
 
   /// No execution is in progress: the actor may leave memory.
   static bool quiescent(const state& s) {

@@ -175,6 +175,15 @@ public:
     return stream_version{it == s_->streams.end() ? 0 : it->second.size()};
   }
 
+  result<std::optional<append_result>> find_command(std::string_view command_id) override {
+    std::lock_guard lock{s_->mtx};
+    auto it = s_->commands.find(std::string{command_id});
+    if (it == s_->commands.end()) return std::optional<append_result>{};
+    auto r = it->second;
+    r.duplicate = true;
+    return std::optional<append_result>{r};
+  }
+
   std::unique_ptr<subscription> subscribe(log_position after, subscription_handler h) override {
     auto st = std::make_shared<memory_sub_state>();
     st->s = s_;

@@ -636,6 +636,18 @@ result<stream_version> rocksdb_event_store::stream_head(std::string_view stream)
   return stream_version{read_be64(value.data())};
 }
 
+result<std::optional<append_result>>
+rocksdb_event_store::find_command(std::string_view command_id) {
+  if (command_id.empty()) return std::optional<append_result>{};
+  rocksdb::PinnableSlice value;
+  auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_commands],
+                        rocksdb::Slice{command_id.data(), command_id.size()}, &value);
+  if (s.IsNotFound()) return std::optional<append_result>{};
+  if (!s.ok()) return to_error(s, fmt::format("reading command {}", command_id));
+  OTA_TRY(r, decode_result(value.ToStringView(), std::string{command_id}));
+  return std::optional<append_result>{r};
+}
+
 std::unique_ptr<subscription> rocksdb_event_store::subscribe(log_position after,
                                                              subscription_handler handler) {
   auto st = std::make_shared<sub_state>();

@@ -37,6 +37,7 @@ public:
   result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) override;
   log_position head() const override;
   result<stream_version> stream_head(std::string_view stream) override;
+  result<std::optional<append_result>> find_command(std::string_view command_id) override;
   std::unique_ptr<subscription> subscribe(log_position after,
                                           subscription_handler handler) override;
   result<void> save_snapshot(std::string_view stream, const snapshot& s) override;

@@ -49,6 +49,8 @@ struct fleet_env {
   std::unique_ptr<actors::simulated_fleet> fleet;
   std::unique_ptr<actors::runtime> rt;
   actors::sim_options sim;
+  /// The runtime's options (the clock and I/O threads are the fixture's).
+  actors::runtime_options options;
 
   bool keep = false; ///< leave the directory behind (a child process's store)
 
@@ -74,7 +76,7 @@ struct fleet_env {
   }
   void start() {
     fleet = std::make_unique<actors::simulated_fleet>(sim);
-    actors::runtime_options ro;
+    actors::runtime_options ro = options;
     ro.clock = &clock;
     ro.io_threads = 2;
     rt = actors::runtime::start(*db.events, ro, fleet.get()).value();

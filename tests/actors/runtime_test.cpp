@@ -45,6 +45,37 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(*t.targets_total == 200u);
 }
 
+BOOST_AUTO_TEST_CASE(a_result_resent_after_its_answer_was_lost_is_answered_as_a_duplicate) {
+  fleet_env env;
+  env.catalog_and_devices(3);
+  env.create_task("1");
+  env.must("start_task", R"({"task":"1"})");
+  BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
+  env.settle();
+  const auto head = env.db.events->head();
+  // The simulated device D1 sent this very result (same command id) and it
+  // was applied; deciding it again would refuse it (the execution is final).
+  events::event_meta m;
+  m.principal = "device:D1";
+  m.command = "sim:D1:1:1:succeeded";
+  auto again = env.rt->execute(
+      testing::parse_command("report_result",
+                    R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
+      m);
+  BOOST_TEST(again.ok(), again.message);
+  BOOST_TEST(again.duplicate);
+  BOOST_TEST(again.events.empty());
+  // The same report under a new id is refused, naming the final state.
+  m.command = "another-id";
+  auto fresh = env.rt->execute(
+      testing::parse_command("report_result",
+                    R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
+      m);
+  BOOST_TEST(!fresh.ok());
+  BOOST_TEST(!fresh.duplicate);
+  BOOST_TEST((env.db.events->head() == head));
+}
+
 BOOST_AUTO_TEST_CASE(failed_installs_end_failed_and_the_task_still_completes) {
   actors::sim_options sim;
   sim.failure_rate = 0.3;

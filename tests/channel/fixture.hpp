@@ -1,13 +1,19 @@
-// A device channel on loopback over a real data directory (RocksDB views for
-// credentials, the file blob store for packages): product p1 (self-registration
-// secret "product-secret"), package k1 (a 300 KiB full image, target 1.1),
-// device d1 in task t1 (notified), device d2 registered without executions.
+// A device channel on loopback over a real data directory and the real actor
+// runtime (RocksDB event log, views for credentials, the file blob store for
+// packages; commands only, no coordinator, a manual clock): product p1
+// (self-registration secret "product-secret"), package k1 (a 300 KiB full
+// image, target 1.1), device d1 in task t1 (notified), device d2 registered
+// without executions. The set-up events are appended to the log before the
+// runtime starts, so the catalog and the device actors recover them.
 #pragma once
 
 #include "channel/auth.hpp"
 #include "channel/http_routes.hpp"
 #include "channel/service.hpp"
-#include "fake_runtime.hpp"
+#include "actors/runtime.hpp"
+#include "base/time.hpp"
+#include "domain/dispatch.hpp"
+#include "events/event.hpp"
 #include "storage/open.hpp"
 #include "tests/api/http_client.hpp"
 
@@ -29,7 +35,8 @@ inline std::filesystem::path fresh_dir(const std::string& what) {
 struct channel_fixture {
   std::filesystem::path dir = fresh_dir("channel");
   storage::database db;
-  fake_runtime rt;
+  base::manual_clock clock{base::timestamp::from_seconds(1'700'000'000)};
+  std::unique_ptr<actors::runtime> rt;
   std::unique_ptr<channel::credential_store> creds;
   std::unique_ptr<channel::device_service> svc;
   std::unique_ptr<api::http_server> server;
@@ -55,7 +62,7 @@ struct channel_fixture {
     events::execution_terms terms;
     terms.package = "k1";
     terms.target_version = "1.1";
-    rt.seed(
+    seed(
         {events::product_created{"p1", "Product 1", channel::sha256_hex("product-secret"), false},
          events::package_created{
              "k1", "f11", events::firmware_kind::fota, "acme", "m1", "1.1",
@@ -67,7 +74,12 @@ struct channel_fixture {
          events::execution_notified{"d1", "t1", events::execution_phase::pending, 1, at}});
     BOOST_REQUIRE(creds->set("d1", d1_secret));
     BOOST_REQUIRE(creds->set("d2", d2_secret));
-    svc = std::make_unique<channel::device_service>(rt, *creds, db.blobs.get());
+    actors::runtime_options ro;
+    ro.clock = &clock;
+    ro.coordinator = false;
+    ro.io_threads = 2;
+    rt = actors::runtime::start(*db.events, ro).value();
+    svc = std::make_unique<channel::device_service>(*rt, *creds, db.blobs.get());
     auto routes = std::make_shared<api::router>();
     channel::add_device_routes(*routes, *svc);
     api::server_options so;
@@ -79,9 +91,32 @@ struct channel_fixture {
     server->stop();
     server.reset();
     svc.reset();
+    rt->stop();
+    rt.reset();
     creds.reset();
     db = {};
     std::filesystem::remove_all(dir);
+  }
+
+  /// Appends set-up events to the log, each to the stream it belongs to.
+  void seed(const std::vector<events::event>& es) {
+    for (const auto& e : es) {
+      storage::append_request r;
+      r.stream = domain::stream_of(e).stream();
+      r.expected = storage::expected_version::any();
+      storage::new_event ne;
+      ne.type = std::string{events::type_name_of(e)};
+      ne.schema = events::schema_of(e);
+      ne.time = clock.now();
+      ne.meta.principal = "operator:test";
+      ne.data = events::encode_payload(e);
+      r.events.push_back(std::move(ne));
+      BOOST_REQUIRE(db.events->append(std::move(r)));
+    }
+  }
+  /// How many events the stream holds (commands are answered once durable).
+  std::size_t appended(const std::string& stream) {
+    return db.events->read_stream(stream, stream_version{1}, 100'000).value().size();
   }
 
   static std::vector<std::pair<std::string, std::string>> auth(const std::string& secret) {

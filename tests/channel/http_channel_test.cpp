@@ -20,7 +20,7 @@ BOOST_FIXTURE_TEST_SUITE(http_device_channel, channel_fixture)
 
 BOOST_AUTO_TEST_CASE(a_report_without_or_with_a_wrong_secret_is_refused_401_and_changes_nothing) {
   http_client c{server->port()};
-  auto before = rt.appended("device-d1");
+  auto before = appended("device-d1");
   auto none = c.request("POST", "/v1/devices/d1/report", R"({"id":"r1","fota_version":"1.2"})");
   BOOST_TEST(none.status == 401);
   BOOST_TEST(error_code(none) == "unauthorized");
@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(a_report_without_or_with_a_wrong_secret_is_refused_401_and_
   auto wrong = c.request("POST", "/v1/devices/d1/report", R"({"id":"r1","fota_version":"1.2"})",
                          auth(d2_secret));
   BOOST_TEST(wrong.status == 401);
-  BOOST_TEST(rt.appended("device-d1") == before);
+  BOOST_TEST(appended("device-d1") == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_report_is_decided_and_answered_with_the_current_instruction) {
@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_whole_upgrade_goes_through_progress_and_result_then_repor
   BOOST_TEST(post("progress", R"({"id":"p3","task":"t1","phase":"installing"})").status == 200);
   auto done = post("result", R"({"id":"x1","task":"t1","status":"succeeded","version":"1.1"})");
   BOOST_TEST_REQUIRE(done.status == 200, done.body);
-  auto d = std::get<domain::device_state>(rt.query_sync("device-d1").value());
+  auto d = std::get<domain::device_state>(rt->query_sync("device-d1").value());
   BOOST_TEST((d.executions.at(0).phase == events::execution_phase::succeeded));
   BOOST_TEST(d.fota_version == "1.1");
   auto late = post("progress", R"({"id":"p4","task":"t1","phase":"installing"})");
@@ -78,22 +78,22 @@ BOOST_AUTO_TEST_CASE(progress_that_goes_back_is_refused_out_of_order_and_changes
     return c.request("POST", "/v1/devices/d1/progress", body, auth(d1_secret));
   };
   BOOST_TEST(post(R"({"id":"p1","task":"t1","phase":"downloaded"})").status == 200);
-  auto before = rt.appended("device-d1");
+  auto before = appended("device-d1");
   auto back = post(R"({"id":"p2","task":"t1","phase":"downloading","percent":60})");
   BOOST_TEST(back.status == 409);
   BOOST_TEST(error_code(back) == "out_of_order");
-  BOOST_TEST(rt.appended("device-d1") == before);
+  BOOST_TEST(appended("device-d1") == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_result_for_a_task_the_device_is_not_in_is_refused_404) {
   http_client c{server->port()};
-  auto before = rt.appended("device-d2");
+  auto before = appended("device-d2");
   auto r =
       c.request("POST", "/v1/devices/d2/result",
                 R"({"id":"x1","task":"t1","status":"succeeded","version":"1.1"})", auth(d2_secret));
   BOOST_TEST(r.status == 404);
   BOOST_TEST(error_code(r) == "no_execution");
-  BOOST_TEST(rt.appended("device-d2") == before);
+  BOOST_TEST(appended("device-d2") == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_replayed_message_id_is_answered_as_a_duplicate_and_appends_nothing) {
@@ -101,16 +101,16 @@ BOOST_AUTO_TEST_CASE(a_replayed_message_id_is_answered_as_a_duplicate_and_append
   auto body = R"({"id":"p1","task":"t1","phase":"downloading","percent":10})";
   auto first = c.request("POST", "/v1/devices/d1/progress", body, auth(d1_secret));
   BOOST_TEST(first.status == 200);
-  auto after_first = rt.appended("device-d1");
+  auto after_first = appended("device-d1");
   auto again = c.request("POST", "/v1/devices/d1/progress", body, auth(d1_secret));
   BOOST_TEST(again.status == 200);
   BOOST_TEST(json::parse(again.body)["duplicate"].get<bool>());
-  BOOST_TEST(rt.appended("device-d1") == after_first);
+  BOOST_TEST(appended("device-d1") == after_first);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_and_oversized_bodies_are_refused_before_the_domain) {
   http_client c{server->port()};
-  auto before = rt.appended("device-d1");
+  auto before = appended("device-d1");
   auto bad = c.request("POST", "/v1/devices/d1/report", R"({"id":"r1","battery":"full"})",
                        auth(d1_secret));
   BOOST_TEST(bad.status == 400);
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(malformed_and_oversized_bodies_are_refused_before_the_domai
   http_client c2{server->port()};
   auto big = c2.request("POST", "/v1/devices/d1/report", std::string(10'000, ' '), auth(d1_secret));
   BOOST_TEST(big.status == 413);
-  BOOST_TEST(rt.appended("device-d1") == before);
+  BOOST_TEST(appended("device-d1") == before);
 }
 
 BOOST_AUTO_TEST_CASE(self_registration_needs_the_product_secret_and_is_idempotent_with_own_secret) {

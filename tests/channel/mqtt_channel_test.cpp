@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(a_report_over_mqtt_is_answered_on_the_reply_topic_with_the_
   auto p = dev.next("reply");
   BOOST_REQUIRE(p);
   BOOST_TEST(json::parse(*p)["accepted"].get<bool>());
-  auto d = std::get<domain::device_state>(rt.query_sync("device-d1").value());
+  auto d = std::get<domain::device_state>(rt->query_sync("device-d1").value());
   BOOST_TEST((d.executions.at(0).phase == events::execution_phase::downloaded));
 }
 
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(a_message_with_a_wrong_secret_or_no_secret_is_refused_and_c
   BOOST_REQUIRE(open(*url));
   mqtt_device dev{host, port, "d1"};
   BOOST_REQUIRE(dev.ok());
-  auto before = rt.appended("device-d1");
+  auto before = appended("device-d1");
   dev.publish("progress",
               R"({"id":"p1","task":"t1","phase":"downloaded","auth":")" + d2_secret + "\"}");
   auto r = dev.next("reply");
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(a_message_with_a_wrong_secret_or_no_secret_is_refused_and_c
   auto r3 = dev.next("reply");
   BOOST_REQUIRE(r3);
   BOOST_TEST(json::parse(*r3)["error"]["code"] == "malformed");
-  BOOST_TEST(rt.appended("device-d1") == before);
+  BOOST_TEST(appended("device-d1") == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_notice_is_pushed_to_the_device_as_its_instruction) {
