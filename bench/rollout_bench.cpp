@@ -3,7 +3,8 @@
 // (coordinator, device actors, catalog actor, group commit).
 //
 //   otaledger_bench --benchmarks=rollout --num=100000 [--idle_ms=10000]
-//       [--resident=100000] (devices with nothing in progress kept in memory)
+//       [--resident=N] (devices with nothing in progress kept in memory;
+//       default: runtime_options::resident_limit)
 //
 // Set-up (not timed): the catalog through the runtime, then N devices
 // registered and online, appended straight to the store in parallel appends.
@@ -127,7 +128,7 @@ void rollout(const args& a) {
   actors::runtime_options ro;
   ro.idle_timeout = std::chrono::milliseconds{std::stoul(a.get("idle_ms", "10000"))};
   ro.snapshot_every = 0;
-  ro.resident_limit = std::stoull(a.get("resident", "100000"));
+  if (!a.get("resident").empty()) ro.resident_limit = std::stoull(a.get("resident"));
   ro.coordinator_window = std::stoul(a.get("window", "8192"));
   ro.scheduler_policy = a.get("policy", "sharing");
   ro.scheduler_threads = static_cast<unsigned>(std::stoul(a.get("threads", "0")));
