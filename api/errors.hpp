@@ -7,7 +7,8 @@
 //
 // Taxonomy (STYLE.md §7): bad input 400, unauthenticated 401, forbidden 403,
 // missing 404, refused by the current state 409, finished 410, unprocessable
-// reference 422, too large 413, unsatisfiable range 416, unsupported upload type 415, unavailable 503, unexpected 500 (logged, not echoed).
+// reference 422, too large 413, unsatisfiable range 416, unsupported upload type 415, unavailable
+// 503, unexpected 500 (logged, not echoed).
 //
 // Thread safety: pure functions.
 #pragma once
@@ -42,9 +43,10 @@ std::string_view to_name(errc e);
 const std::error_category& api_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
-inline constexpr errc all_errc[] = {errc::malformed, errc::unauthorized,       errc::forbidden,
-                                    errc::not_found, errc::method_not_allowed, errc::unavailable,
-                                    errc::internal,  errc::too_large,          errc::unsupported_type};
+inline constexpr errc all_errc[] = {
+    errc::malformed, errc::unauthorized,       errc::forbidden,
+    errc::not_found, errc::method_not_allowed, errc::unavailable,
+    errc::internal,  errc::too_large,          errc::unsupported_type};
 
 /// The machine-readable name of any code ("invalid_state", "malformed", ...);
 /// "internal" for a code of a category this mapping does not know.

@@ -162,8 +162,7 @@ std::vector<std::pair<std::string, std::string>> router::routes() const {
 
 namespace {
 
-http_request to_request(const http::request_header<>& req, std::string body,
-                        std::string remote) {
+http_request to_request(const http::request_header<>& req, std::string body, std::string remote) {
   http_request r;
   r.method = std::string{req.method_string()};
   r.target = std::string{req.target()};
@@ -253,9 +252,8 @@ private:
     parser_->body_limit(std::max<std::size_t>(limit, 1));
     continue_then([self = shared_from_this()] {
       self->stream_.expires_after(std::chrono::seconds(self->opts_.idle_timeout_seconds));
-      http::async_read(
-          self->stream_, self->buffer_, *self->parser_,
-          [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
     });
   }
 
@@ -269,7 +267,7 @@ private:
     static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(interim.data(), interim.size()),
                      [self = shared_from_this(), next = std::move(next)](beast::error_code ec,
-                                                                          std::size_t) mutable {
+                                                                         std::size_t) mutable {
                        if (ec) return self->close();
                        next();
                      });

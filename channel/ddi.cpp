@@ -736,21 +736,6 @@ void on_config(const state_ptr& st, api::http_request& req, api::responder res) 
 
 // ---- artifacts -----------------------------------------------------------------
 
-class blob_range final : public api::body_source {
-public:
-  blob_range(storage::blob_store& blobs, std::string id, std::uint64_t first, std::uint64_t length)
-      : blobs_(blobs), id_(std::move(id)), first_(first), length_(length) {}
-  std::uint64_t size() const override { return length_; }
-  result<std::string> read(std::uint64_t offset, std::size_t max) override {
-    return blobs_.read(id_, first_ + offset, max);
-  }
-
-private:
-  storage::blob_store& blobs_;
-  std::string id_;
-  std::uint64_t first_, length_;
-};
-
 void on_artifact(const state_ptr& st, bool head, api::http_request& req, api::responder res) {
   auto package = req.param("package");
   auto file = req.param("file");
@@ -801,7 +786,7 @@ void on_artifact(const state_ptr& st, bool head, api::http_request& req, api::re
                  fmt::format("bytes {}-{}/{}", first, parsed.value()->last, x.size));
       }
       r.header("content-type", "application/octet-stream");
-      r.stream = std::make_shared<blob_range>(*st->svc.blobs(), x.blob, first, length);
+      r.stream = std::make_shared<blob_body>(*st->svc.blobs(), x.blob, first, length);
       res(std::move(r));
     });
   });

@@ -30,21 +30,6 @@ std::string instruction_json(const std::optional<instruction>& i) {
   return i ? encode_instruction(*i) : std::string{"null"};
 }
 
-class blob_body final : public api::body_source {
-public:
-  blob_body(storage::blob_store& blobs, std::string id, std::uint64_t first, std::uint64_t length)
-      : blobs_(blobs), id_(std::move(id)), first_(first), length_(length) {}
-  std::uint64_t size() const override { return length_; }
-  result<std::string> read(std::uint64_t offset, std::size_t max) override {
-    return blobs_.read(id_, first_ + offset, max);
-  }
-
-private:
-  storage::blob_store& blobs_;
-  std::string id_;
-  std::uint64_t first_, length_;
-};
-
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   if (s.empty() || s.size() > 19) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);

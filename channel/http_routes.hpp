@@ -26,6 +26,23 @@ namespace otaledger::channel {
 /// Adds the device routes to `r`; `svc` must outlive the server.
 void add_device_routes(api::router& r, device_service& svc);
 
+/// Bytes [first, first + length) of a blob, streamed in chunks as a response
+/// body (downloads of the canonical dialect and of DDI artifacts).
+class blob_body final : public api::body_source {
+public:
+  blob_body(storage::blob_store& blobs, std::string id, std::uint64_t first, std::uint64_t length)
+      : blobs_(blobs), id_(std::move(id)), first_(first), length_(length) {}
+  std::uint64_t size() const override { return length_; }
+  result<std::string> read(std::uint64_t offset, std::size_t max) override {
+    return blobs_.read(id_, first_ + offset, max);
+  }
+
+private:
+  storage::blob_store& blobs_;
+  std::string id_;
+  std::uint64_t first_, length_;
+};
+
 /// The secret in an Authorization header ("Bearer x" or "TargetToken x"); empty if none.
 std::string_view bearer_secret(std::string_view authorization);
 
