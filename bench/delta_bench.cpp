@@ -88,12 +88,41 @@ fs::path default_delta_tool() {
   return self.parent_path().parent_path() / "delta" / "otaledger-delta";
 }
 
-// CPU time of this thread (make_delta is single-threaded): on a shared,
-// loaded machine the wall clock measures the other processes too.
+// CPU time of this thread and of the whole process: on a shared, loaded
+// machine the wall clock measures the other processes too. make_delta runs
+// on two threads for images of 256 KiB and more (the calling thread sorts
+// and scans the first half, a second thread counts buckets and scans the
+// second half): the process figure is all the work, the calling thread's is
+// close to the critical path, i.e. what the wall clock would be on two idle
+// cores (a little under it when the second half takes longer).
 double thread_cpu_s() {
   timespec t{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+double process_cpu_s() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// One make_delta, timed three ways.
+struct timed_diff {
+  result<std::string> delta = std::string();
+  double wall_s = 0, cpu_s = 0, main_cpu_s = 0;
+};
+
+timed_diff time_diff(std::span<const std::byte> old_b, std::span<const std::byte> new_b,
+                     const delta::diff_options& o) {
+  timed_diff t;
+  const auto t0 = clock::now();
+  const double p0 = process_cpu_s(), c0 = thread_cpu_s();
+  t.delta = delta::make_delta(old_b, new_b, o);
+  t.main_cpu_s = thread_cpu_s() - c0;
+  t.cpu_s = process_cpu_s() - p0;
+  t.wall_s = seconds_since(t0);
+  return t;
 }
 
 double mb_per_s(std::uint64_t bytes, double s) {
@@ -225,6 +254,7 @@ struct total {
   int pairs = 0, verified = 0;
   std::uint64_t new_bytes = 0, patch_bytes = 0, apply_peak_rss_max = 0, diff_peak_rss_max = 0;
   double diff_s = 0, diff_cpu_s = 0, apply_s = 0;
+  double diff_main_cpu_s = 0, cached_s = 0, cached_cpu_s = 0, cached_main_cpu_s = 0;
   // ours only
   int smaller_than_bsdiff = 0, compared_with_bsdiff = 0;
   std::uint64_t bsdiff_bytes = 0;
@@ -244,9 +274,9 @@ void run(const args& a) {
     return;
   }
   const std::string filter = a.get("pairs");
-  const std::string codecs = a.get("codecs", "lzr,zstd");
+  const std::string codecs = a.get("codecs", "lzr,lzr1,zstd");
   const std::string tools = a.get("tools", "bsdiff,xdelta3,zstd");
-  const int window_log = std::stoi(a.get("window-log", "13"));
+  const int window_log = std::stoi(a.get("window-log", "12"));
   const int lit_ctx_bits = std::stoi(a.get("lit-ctx-bits", "3"));
   const std::string delta_tool =
       a.get("delta-tool").empty() ? default_delta_tool().string() : a.get("delta-tool");
@@ -338,18 +368,34 @@ void run(const args& a) {
       tt.apply_peak_rss_max = std::max(tt.apply_peak_rss_max, p.peak_rss_bytes);
     }
 
-    for (const std::string codec_name : {"lzr", "zstd"}) {
-      if (codecs.find(codec_name) == std::string::npos) continue;
-      const std::string tool_name = "otaledger-" + codec_name;
+    // lzr: format 2 (the default); lzr1: format 1 as the previous release
+    // made it (window_log 13, lit_ctx_bits 3); zstd: format 1, level 19.
+    for (const std::string codec_name : {"lzr", "lzr1", "zstd"}) {
+      const auto listed = [&](const std::string& c) {
+        std::istringstream list(codecs);
+        std::string item;
+        while (std::getline(list, item, ','))
+          if (item == c) return true;
+        return false;
+      };
+      if (!listed(codec_name)) continue;
+      const std::string tool_name =
+          codec_name == "lzr1" ? "otaledger-lzr-v1" : "otaledger-" + codec_name;
       delta::diff_options o;
-      o.codec = codec_name == "lzr" ? delta::codec::lzr : delta::codec::zstd;
-      o.window_log = static_cast<std::uint8_t>(window_log);
-      o.lit_ctx_bits = static_cast<std::uint8_t>(lit_ctx_bits);
-      t0 = clock::now();
-      const double cpu0 = thread_cpu_s();
-      auto d = delta::make_delta(old_b, new_b, o);
-      const double diff_cpu_s = thread_cpu_s() - cpu0;
-      const double diff_s = seconds_since(t0);
+      o.codec = codec_name == "zstd" ? delta::codec::zstd : delta::codec::lzr;
+      o.window_log = static_cast<std::uint8_t>(codec_name == "lzr1" ? 13 : window_log);
+      o.lit_ctx_bits = static_cast<std::uint8_t>(codec_name == "lzr1" ? 3 : lit_ctx_bits);
+      o.format_version = codec_name == "lzr1" ? 1 : 2;
+      // Cold: no suffix array kept from before. Cached: the same diff again,
+      // reusing the old image's suffix array (the server's case of several
+      // new images against one old image).
+      delta::drop_suffix_array_cache();
+      timed_diff cold = time_diff(old_b, new_b, o);
+      timed_diff cached = time_diff(old_b, new_b, o);
+      delta::drop_suffix_array_cache();
+      auto& d = cold.delta;
+      const double diff_s = cold.wall_s, diff_cpu_s = cold.cpu_s;
+      const bool same_cached = cached.delta && d && cached.delta.value() == d.value();
       if (!d) {
         emit("delta", {{"pair", name}, {"tool", tool_name}, {"error", d.error().message()}});
         continue;
@@ -362,6 +408,7 @@ void run(const args& a) {
       double patch_mcu_s = -1;
       bool mcu_ok = true;
       std::uint64_t work = 0;
+      const auto info = delta::inspect_delta(db);
       if (o.codec == delta::codec::lzr) {
         t0 = clock::now();
         auto mcu = delta::apply_delta_mcu(old_b, db);
@@ -378,15 +425,16 @@ void run(const args& a) {
             {delta_tool, "patch", old_path.string(), delta_path.string(), out_path.string()},
             scratch);
       const bool child_ok = p.exit_code == 0 && same_file_content(out_path, new_image);
-      const bool ok = back && back.value() == new_image && mcu_ok && child_ok;
+      const bool ok = back && back.value() == new_image && mcu_ok && child_ok && same_cached;
       const auto v = delta::worthwhile(delta_size, full_size);
       nlohmann::json j = {
           {"pair", name},
           {"kind", kind},
           {"tool", tool_name},
-          {"codec", codec_name},
-          {"window_log", o.codec == delta::codec::lzr ? window_log : 0},
-          {"lit_ctx_bits", o.codec == delta::codec::lzr ? lit_ctx_bits : 0},
+          {"codec", codec_name == "zstd" ? "zstd" : "lzr"},
+          {"format_version", info ? info.value().format_version : 0},
+          {"window_log", o.codec == delta::codec::lzr ? o.window_log : 0},
+          {"lit_ctx_bits", o.codec == delta::codec::lzr ? o.lit_ctx_bits : 0},
           {"ops_per_s", diff_s > 0 ? static_cast<double>(new_image.size()) / diff_s : 0.0},
           {"unit", "new-image bytes diffed per second"},
           {"old_bytes", old_image.size()},
@@ -397,6 +445,16 @@ void run(const args& a) {
           {"diff_cpu_s", diff_cpu_s},
           {"diff_mb_per_s", mb_per_s(new_image.size(), diff_s)},
           {"diff_cpu_mb_per_s", mb_per_s(new_image.size(), diff_cpu_s)},
+          {"diff_main_thread_cpu_s", cold.main_cpu_s},
+          {"diff_main_thread_mb_per_s", mb_per_s(new_image.size(), cold.main_cpu_s)},
+          {"diff_cached_s", cached.wall_s},
+          {"diff_cached_cpu_s", cached.cpu_s},
+          {"diff_cached_main_thread_cpu_s", cached.main_cpu_s},
+          {"diff_cached_main_thread_mb_per_s", mb_per_s(new_image.size(), cached.main_cpu_s)},
+          {"diff_timing",
+           "cold (no suffix array kept); diff_cpu_s = all threads, diff_main_thread_cpu_s = "
+           "the calling thread (about the wall time on two idle cores); cached = the same "
+           "diff again reusing the old image's suffix array"},
           {"apply_s", p.wall_s},
           {"apply_peak_rss_bytes", p.peak_rss_bytes},
           {"apply_memory",
@@ -425,6 +483,10 @@ void run(const args& a) {
       tt.patch_bytes += delta_size;
       tt.diff_s += diff_s;
       tt.diff_cpu_s += diff_cpu_s;
+      tt.diff_main_cpu_s += cold.main_cpu_s;
+      tt.cached_s += cached.wall_s;
+      tt.cached_cpu_s += cached.cpu_s;
+      tt.cached_main_cpu_s += cached.main_cpu_s;
       tt.apply_s += p.wall_s;
       tt.apply_peak_rss_max = std::max(tt.apply_peak_rss_max, p.peak_rss_bytes);
       tt.log_ratio_full_sum += std::log(std::max(v.ratio, 1e-9));
@@ -461,6 +523,13 @@ void run(const args& a) {
     if (tool.rfind("otaledger-", 0) == 0) {
       j["geomean_ratio_delta_to_compressed_full"] = std::exp(t.log_ratio_full_sum / t.pairs);
       j["not_worthwhile"] = t.not_worthwhile;
+      j["diff_main_thread_cpu_s"] = t.diff_main_cpu_s;
+      j["diff_main_thread_mb_per_s"] = mb_per_s(t.new_bytes, t.diff_main_cpu_s);
+      j["diff_cached_s"] = t.cached_s;
+      j["diff_cached_cpu_s"] = t.cached_cpu_s;
+      j["diff_cached_mb_per_s"] = mb_per_s(t.new_bytes, t.cached_s);
+      j["diff_cached_cpu_mb_per_s"] = mb_per_s(t.new_bytes, t.cached_cpu_s);
+      j["diff_cached_main_thread_mb_per_s"] = mb_per_s(t.new_bytes, t.cached_main_cpu_s);
       if (t.compared_with_bsdiff > 0) {
         j["bsdiff_bytes"] = t.bsdiff_bytes;
         j["ratio_to_bsdiff"] =
@@ -478,10 +547,11 @@ void run(const args& a) {
 
 registrar reg("delta",
               "diff + patch consecutive real firmware releases (bench/corpus/"
-              "fetch_delta_corpus.sh) with ours (lzr, zstd) and, in the same run, bsdiff, "
+              "fetch_delta_corpus.sh) with ours (lzr format 2, lzr format 1, zstd) and, in "
+              "the same run, bsdiff, "
               "xdelta3 -9 and zstd -19 --patch-from; per pair and in total: patch size as a "
               "share of the new image, diff MB/s, apply peak RSS. Flags: --corpus=DIR "
-              "--pairs=SUBSTR --codecs=lzr,zstd --tools=bsdiff,xdelta3,zstd --window-log=N "
+              "--pairs=SUBSTR --codecs=lzr,lzr1,zstd --tools=bsdiff,xdelta3,zstd --window-log=N "
               "--lit-ctx-bits=N --delta-tool=PATH",
               run);
 

@@ -30,8 +30,12 @@ and the verdict compares its size with NEW compressed whole by zstd -19.
 options:
   --codec=lzr|zstd|raw   payload compression (default lzr: decodes on an MCU
                          in <= 16 KiB; zstd: Linux devices; raw: debugging)
-  --window-log=N         lzr window, 8..16 (default 13; > 13 needs more than
-                         16 KiB on the device)
+  --window-log=N         lzr window of the extra bytes, 8..16 (default 12;
+                         format 2 needs more than 16 KiB on the device above
+                         12, or above 13 with --lit-ctx-bits=0..1)
+  --lit-ctx-bits=N       lzr literal context bits, 0..3 (default 3)
+  --format=1|2           delta format (default 2; 1 for devices whose applier
+                         predates format 2; raw and zstd are always 1)
   --threshold=X          verdict threshold: the delta is worthwhile below
                          X times the compressed full image (default 0.8)
   --no-verify            skip the apply check
@@ -217,6 +221,16 @@ int diff_main(int argc, char** argv) {
       if (!n || *n < 8 || *n > 16)
         return usage_error(diff_usage, fmt::format("--window-log must be 8..16, not '{}'", v));
       opt.window_log = static_cast<std::uint8_t>(*n);
+    } else if (k == "lit-ctx-bits") {
+      auto n = to_int(v);
+      if (!n || *n < 0 || *n > 3)
+        return usage_error(diff_usage, fmt::format("--lit-ctx-bits must be 0..3, not '{}'", v));
+      opt.lit_ctx_bits = static_cast<std::uint8_t>(*n);
+    } else if (k == "format") {
+      auto n = to_int(v);
+      if (!n || (*n != 1 && *n != 2))
+        return usage_error(diff_usage, fmt::format("--format must be 1 or 2, not '{}'", v));
+      opt.format_version = static_cast<std::uint16_t>(*n);
     } else if (k == "threshold") {
       auto x = to_double(v);
       if (!x || *x <= 0)
@@ -330,8 +344,12 @@ int info_main(int argc, char** argv) {
              h.window_log, h.lit_ctx_bits);
   fmt::print("old image     {} bytes, SHA-256 {}\n", h.old_size, to_hex(h.old_sha256));
   fmt::print("new image     {} bytes, SHA-256 {}\n", h.new_size, to_hex(h.new_sha256));
-  fmt::print("payload       {} bytes (commands {} bytes), CRC-32C {:08x}\n", h.payload_size,
-             h.body_size, h.payload_crc32c);
+  if (h.format_version >= 2)
+    fmt::print("payload       {} bytes ({} commands), CRC-32C {:08x}\n", h.payload_size,
+               h.body_size, h.payload_crc32c);
+  else
+    fmt::print("payload       {} bytes (commands {} bytes), CRC-32C {:08x}\n", h.payload_size,
+               h.body_size, h.payload_crc32c);
   if (h.device_work_size)
     fmt::print("device work   {} bytes\n", h.device_work_size);
   else

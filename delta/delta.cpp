@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace otaledger::delta {
@@ -247,7 +248,44 @@ errc from_c(int code) {
   }
 }
 
+// The suffix array of the last old image (diff_options::reuse_suffix_array).
+struct index_cache {
+  std::mutex mutex;
+  std::uint64_t size = 0;
+  sha256_digest sha{};
+  std::shared_ptr<const internal::suffix_index> index;
+};
+
+index_cache& the_index_cache() {
+  static index_cache c;
+  return c;
+}
+
+std::shared_ptr<const internal::suffix_index> cached_index(std::uint64_t size,
+                                                           const sha256_digest& sha) {
+  auto& c = the_index_cache();
+  std::lock_guard lock(c.mutex);
+  if (c.index && c.size == size && c.sha == sha) return c.index;
+  return nullptr;
+}
+
+void keep_index(std::uint64_t size, const sha256_digest& sha,
+                std::shared_ptr<const internal::suffix_index> index) {
+  auto& c = the_index_cache();
+  std::lock_guard lock(c.mutex);
+  c.size = size;
+  c.sha = sha;
+  c.index = std::move(index);
+}
+
 } // namespace
+
+void drop_suffix_array_cache() {
+  auto& c = the_index_cache();
+  std::shared_ptr<const internal::suffix_index> old;
+  std::lock_guard lock(c.mutex);
+  old.swap(c.index); // freed after the lock is released
+}
 
 sha256_digest sha256(std::span<const std::byte> bytes) {
   sha256_digest d;
@@ -271,11 +309,22 @@ result<std::string> make_delta(std::span<const std::byte> old_image,
                                       options.window_log > internal::max_window_log ||
                                       options.lit_ctx_bits > internal::max_lit_ctx_bits))
     return errc::invalid_argument;
+  if (options.format_version != internal::format_version &&
+      options.format_version != internal::format_version_2)
+    return errc::invalid_argument;
   if (options.codec == codec::zstd &&
       (options.zstd_level < 1 || options.zstd_level > ZSTD_maxCLevel()))
     return errc::invalid_argument;
 
-  const std::string body = internal::make_commands(as_u8(old_image), as_u8(new_image));
+  const sha256_digest old_sha = sha256(old_image);
+  std::shared_ptr<const internal::suffix_index> index;
+  if (options.reuse_suffix_array) index = cached_index(old_image.size(), old_sha);
+  if (!index) {
+    index = internal::build_suffix_index(as_u8(old_image));
+    if (options.reuse_suffix_array) keep_index(old_image.size(), old_sha, index);
+  }
+  const std::string body =
+      internal::make_commands(as_u8(old_image), as_u8(new_image), nullptr, index.get());
 
   delta_info h;
   h.format_version = internal::format_version;
@@ -283,7 +332,7 @@ result<std::string> make_delta(std::span<const std::byte> old_image,
   h.old_size = old_image.size();
   h.new_size = new_image.size();
   h.body_size = body.size();
-  h.old_sha256 = sha256(old_image);
+  h.old_sha256 = old_sha;
   h.new_sha256 = sha256(new_image);
 
   std::string payload;
@@ -294,6 +343,13 @@ result<std::string> make_delta(std::span<const std::byte> old_image,
   case codec::lzr:
     h.window_log = options.window_log;
     h.lit_ctx_bits = options.lit_ctx_bits;
+    if (options.format_version == internal::format_version_2) {
+      h.format_version = internal::format_version_2;
+      payload = internal::lzr2_compress(
+          body, as_u8(old_image), {options.window_log, options.lit_ctx_bits, options.lzr_max_chain},
+          h.body_size);
+      break;
+    }
     payload = internal::lzr_compress(
         body, {options.window_log, options.lit_ctx_bits, options.lzr_max_chain});
     break;
@@ -326,6 +382,7 @@ result<delta_info> inspect_delta(std::span<const std::byte> delta) {
   if (have < h.payload_size) return errc::truncated;
   if (have > h.payload_size) return errc::trailing_data;
   otaledger_patch_header ch{};
+  ch.version = h.format_version;
   ch.codec = static_cast<std::uint8_t>(h.codec);
   ch.window_log = h.window_log;
   ch.lit_ctx_bits = h.lit_ctx_bits;
@@ -337,6 +394,13 @@ result<std::string> apply_delta(std::span<const std::byte> old_image,
                                 std::span<const std::byte> delta, const apply_options& options) {
   OTA_TRY(h, checked_header(old_image, delta, options));
   const auto payload = delta.subspan(header_size);
+  if (h.format_version == internal::format_version_2) {
+    std::string out;
+    OTA_TRYV(internal::lzr2_apply(payload, as_u8(old_image), h.new_size, h.body_size, h.window_log,
+                                  h.lit_ctx_bits, out));
+    if (sha256(as_bytes(out)) != h.new_sha256) return errc::new_image_mismatch;
+    return out;
+  }
   std::unique_ptr<body_source> src;
   switch (h.codec) {
   case codec::raw:

@@ -52,11 +52,12 @@ struct diff_options {
   /// needs its window (8 MiB at level 19) and libzstd on the device.
   /// Default: codec::lzr.
   delta::codec codec = codec::lzr;
-  /// lzr: log2 of the match window in bytes, 8..16. The device applier needs
-  /// the window in RAM: 13 (8 KiB) keeps its whole work buffer under 16 KiB;
-  /// 14..16 compress slightly better and need 2^window_log + ~6 KiB.
-  /// Default: 13.
-  std::uint8_t window_log = 13;
+  /// lzr: log2 of the extra bytes' match window in bytes, 8..16. The device
+  /// applier needs the window in RAM: 12 (4 KiB) keeps its whole work buffer
+  /// for format 2 at 14.8 KiB, under 16 KiB (format 1: 13 fits too); larger
+  /// windows compress slightly better and need 2^window_log + ~11 KiB.
+  /// Default: 12.
+  std::uint8_t window_log = 12;
   /// lzr: how many high bits of the previous byte select the literal model,
   /// 0..3. Each bit doubles the literal probabilities' RAM (512 B << bits).
   /// Default: 3.
@@ -64,8 +65,21 @@ struct diff_options {
   /// lzr: how many earlier positions the match finder tries per byte. Higher
   /// is slower and at best slightly smaller. Default: 64.
   std::uint32_t lzr_max_chain = 64;
+  /// Delta format version, 1 or 2. Format 2 (the default) codes codec lzr
+  /// with separate models for the command integers, the difference bytes and
+  /// the extra bytes (docs/delta.md): 10-20 % smaller than format 1. Format 1
+  /// is for devices whose applier predates format 2; codecs raw and zstd are
+  /// always written as format 1. Default: 2.
+  std::uint16_t format_version = 2;
   /// zstd: compression level, 1..22. Default: 19.
   int zstd_level = 19;
+  /// Keep the suffix array of the last old image in memory (about 4 x its
+  /// size + 512 KiB, one image at a time) and reuse it when the next
+  /// make_delta() has the same old image (same size and SHA-256): the server
+  /// diffs several new images against one old image, and the suffix sort is
+  /// most of the time of a diff between consecutive releases. The output is
+  /// the same either way. Default: true.
+  bool reuse_suffix_array = true;
   /// Largest old or new image accepted, in bytes (the suffix array is
   /// 32-bit: the hard limit is 2 GiB - 1). Default: 1 GiB.
   std::uint64_t max_image_size = std::uint64_t{1} << 30;
@@ -87,7 +101,7 @@ struct delta_info {
   std::uint8_t lit_ctx_bits = 0;
   std::uint64_t old_size = 0;
   std::uint64_t new_size = 0;
-  std::uint64_t body_size = 0;    ///< uncompressed command stream
+  std::uint64_t body_size = 0;    ///< format 1: uncompressed command stream; 2: commands
   std::uint64_t payload_size = 0; ///< compressed command stream (delta size - header)
   sha256_digest old_sha256{};
   sha256_digest new_sha256{};
@@ -106,6 +120,9 @@ inline constexpr std::size_t header_size = 120;
 result<std::string> make_delta(std::span<const std::byte> old_image,
                                std::span<const std::byte> new_image,
                                const diff_options& options = {});
+
+/// Frees the suffix array kept by diff_options::reuse_suffix_array.
+void drop_suffix_array_cache();
 
 /// Applies `delta` to `old_image` and returns the new image. Refuses a delta
 /// for another old image (errc::wrong_old_image) and a damaged one

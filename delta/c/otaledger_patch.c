@@ -4,7 +4,13 @@
  * Portable C99: no malloc, no static mutable data, no recursion. All state
  * lives in the caller's work buffer, laid out as
  *
- *   [struct state | literal probabilities (256 << lit_ctx_bits) x u16 | window (1 << window_log)]
+ *   [struct state | format 2 only: struct v2_tables (5,380 bytes) |
+ *    literal probabilities (256 << lit_ctx_bits) x u16 | window (1 << window_log)]
+ *
+ * Format 1 decodes the command stream byte by byte (apply_commands pulls from
+ * body_next); format 2 decodes the command integers and difference bytes
+ * directly with their own models (apply_commands_v2) and pulls only the extra
+ * bytes from the LZ77 decoder (lzr_next).
  *
  * The payload is decoded one body byte at a time: the command interpreter
  * (apply_commands) pulls bytes from body_next(), which either copies them from
@@ -137,7 +143,8 @@ int otaledger_patch_parse_header(const uint8_t* b, otaledger_patch_header* h) {
   if (memcmp(b, OTALEDGER_PATCH_MAGIC, 8) != 0) return OTALEDGER_PATCH_E_NOT_A_DELTA;
   if (crc32c_update(0, b, 116) != get32(b + 116)) return OTALEDGER_PATCH_E_BAD_HEADER;
   h->version = get16(b + 8);
-  if (h->version != OTALEDGER_PATCH_FORMAT_VERSION) return OTALEDGER_PATCH_E_VERSION;
+  if (h->version != 1u && h->version != OTALEDGER_PATCH_FORMAT_VERSION)
+    return OTALEDGER_PATCH_E_VERSION;
   h->codec = b[10];
   h->window_log = b[11];
   h->lit_ctx_bits = b[12];
@@ -169,6 +176,13 @@ int otaledger_patch_parse_header(const uint8_t* b, otaledger_patch_header* h) {
   default:
     return OTALEDGER_PATCH_E_UNSUPPORTED;
   }
+  if (h->version == 2u) {
+    /* Format 2 defines codec lzr only; body_size counts the commands, each
+     * of which yields at least one byte of the new image. */
+    if (h->codec != OTALEDGER_PATCH_CODEC_LZR) return OTALEDGER_PATCH_E_UNSUPPORTED;
+    if (h->body_size > h->new_size) return OTALEDGER_PATCH_E_BAD_HEADER;
+    return OTALEDGER_PATCH_OK;
+  }
   /* Every command yields at least one byte of the new image and takes at
    * most 30 bytes of varints, so a longer body cannot be valid. */
   if (h->body_size > h->new_size * 31u) return OTALEDGER_PATCH_E_BAD_HEADER;
@@ -176,6 +190,15 @@ int otaledger_patch_parse_header(const uint8_t* b, otaledger_patch_header* h) {
 }
 
 /* ----------------------------------------------------------------- state */
+
+/* Format 2's models of the command integers and difference bytes (16-bit
+ * probabilities), kept in the work buffer after the state. */
+struct v2_tables {
+  uint16_t ints[3][128]; /* per field: [1..64) bit-length tree, [64 + n] second-highest bit */
+  uint16_t zf[4 * 256];  /* difference byte non-zero, by (run bucket, old byte) */
+  uint16_t val[5 * 256]; /* non-zero value: [0] isolated, [1 + prev >> 6] after a non-zero */
+  uint16_t eq[2];        /* isolated value equals the last / the second-last one */
+};
 
 struct state {
   const otaledger_patch_io* io;
@@ -200,6 +223,12 @@ struct state {
   uint16_t is_match[2], is_rep[2], len_probs[2][32], dist_slot[32];
   uint16_t* lit;
   uint8_t* win;
+  unsigned lz_pbits; /* probability bits of the LZ models: 11 (format 1), 16 (format 2) */
+
+  /* format 2 */
+  struct v2_tables* v2;
+  uint32_t run; /* zeros since the last non-zero difference byte (saturates at 16) */
+  uint8_t prev_diff, last1, last2;
 
   /* output */
   uint64_t out_pos;
@@ -223,8 +252,8 @@ size_t otaledger_patch_work_size(const otaledger_patch_header* h) {
   case OTALEDGER_PATCH_CODEC_RAW:
     return ALIGN_SLACK + state_size();
   case OTALEDGER_PATCH_CODEC_LZR:
-    return ALIGN_SLACK + state_size() + (sizeof(uint16_t) << (8u + h->lit_ctx_bits)) +
-           ((size_t)1 << h->window_log);
+    return ALIGN_SLACK + state_size() + (h->version == 2u ? sizeof(struct v2_tables) : 0u) +
+           (sizeof(uint16_t) << (8u + h->lit_ctx_bits)) + ((size_t)1 << h->window_log);
   default:
     return 0;
   }
@@ -270,28 +299,35 @@ static uint8_t in_byte(struct state* st) {
 #define TOP (1u << 24)
 #define MIN_MATCH 3u
 
+/* A loop: format 2's 16-bit probabilities can leave the range below 2^16. */
 static void rc_normalize(struct state* st) {
-  if (st->range < TOP) {
+  while (st->range < TOP) {
     st->range <<= 8;
     st->code = (st->code << 8) | in_byte(st);
   }
 }
 
-static unsigned rc_bit(struct state* st, uint16_t* p) {
-  uint32_t bound = (st->range >> PROB_BITS) * *p;
+/* A bit with a `pbits`-bit probability adapting by `shift`. */
+static unsigned rc_bitx(struct state* st, uint16_t* p, unsigned pbits, unsigned shift) {
+  uint32_t bound = (st->range >> pbits) * *p;
   unsigned bit;
   if (st->code < bound) {
     st->range = bound;
-    *p = (uint16_t)(*p + (((1u << PROB_BITS) - *p) >> MOVE_BITS));
+    *p = (uint16_t)(*p + (((1u << pbits) - *p) >> shift));
     bit = 0;
   } else {
     st->range -= bound;
     st->code -= bound;
-    *p = (uint16_t)(*p - (*p >> MOVE_BITS));
+    *p = (uint16_t)(*p - (*p >> shift));
     bit = 1;
   }
   rc_normalize(st);
   return bit;
+}
+
+/* The LZ models' bits: 11-bit probabilities in format 1, 16-bit in format 2. */
+static unsigned rc_bit(struct state* st, uint16_t* p) {
+  return rc_bitx(st, p, st->lz_pbits, MOVE_BITS);
 }
 
 static uint32_t rc_direct(struct state* st, unsigned nbits) {
@@ -319,14 +355,26 @@ static uint32_t rc_tree(struct state* st, uint16_t* probs, unsigned nbits) {
 
 static void lzr_init(struct state* st) {
   unsigned i, n = 256u << st->hdr.lit_ctx_bits;
+  uint16_t init;
+  st->lz_pbits = st->hdr.version == 2u ? 16u : PROB_BITS;
+  init = (uint16_t)(1u << (st->lz_pbits - 1u));
   for (i = 0; i < 2; ++i)
-    st->is_match[i] = st->is_rep[i] = PROB_INIT;
+    st->is_match[i] = st->is_rep[i] = init;
   for (i = 0; i < 32; ++i) {
-    st->len_probs[0][i] = st->len_probs[1][i] = PROB_INIT;
-    st->dist_slot[i] = PROB_INIT;
+    st->len_probs[0][i] = st->len_probs[1][i] = init;
+    st->dist_slot[i] = init;
   }
   for (i = 0; i < n; ++i)
-    st->lit[i] = PROB_INIT;
+    st->lit[i] = init;
+  if (st->v2) {
+    uint16_t* t = (uint16_t*)(void*)st->v2;
+    for (i = 0; i < sizeof(struct v2_tables) / sizeof(uint16_t); ++i)
+      t[i] = 0x8000u;
+    for (i = 0; i < 4u * 256u; ++i) /* difference bytes are mostly zero: P(zero) = 31/32 */
+      st->v2->zf[i] = (uint16_t)(65536u - 2048u);
+    st->run = 16;
+    st->prev_diff = st->last1 = st->last2 = 0;
+  }
   st->rep = 1;
   st->match_left = 0;
   st->prev_match = 0;
@@ -369,7 +417,7 @@ static int lzr_next(struct state* st, uint8_t* out) {
       if (!rep) st->rep = lzr_dist(st);
       if (st->err) return st->err;
       if ((uint64_t)st->rep > st->body_pos || st->rep > st->win_mask + 1u ||
-          (uint64_t)len > st->hdr.body_size - st->body_pos)
+          (!st->v2 && (uint64_t)len > st->hdr.body_size - st->body_pos))
         return OTALEDGER_PATCH_E_CORRUPT;
       st->match_left = len;
       st->prev_match = 1;
@@ -470,6 +518,106 @@ static int apply_commands(struct state* st) {
   return out_flush(st);
 }
 
+/* ------------------------------------------------------- format 2 commands */
+
+#define CMD_SHIFT 4u /* format 2: integers and difference bytes adapt fast */
+
+static unsigned rc_bit16(struct state* st, uint16_t* p) {
+  return rc_bitx(st, p, 16u, CMD_SHIFT);
+}
+
+static uint32_t rc_tree16(struct state* st, uint16_t* probs, unsigned nbits) {
+  uint32_t m = 1;
+  unsigned i;
+  for (i = 0; i < nbits; ++i)
+    m = (m << 1) | rc_bit16(st, &probs[m]);
+  return m - (1u << nbits);
+}
+
+/* A command integer: bit length n (0..48), then the bit below the top one
+ * with a model, then n - 2 direct bits. */
+static uint64_t v2_int(struct state* st, unsigned field) {
+  uint16_t* f = st->v2->ints[field];
+  uint32_t n = rc_tree16(st, f, 6);
+  uint64_t v;
+  unsigned k;
+  if (n > 48u) {
+    if (!st->err) st->err = OTALEDGER_PATCH_E_CORRUPT;
+    return 0;
+  }
+  if (n < 2u) return n;
+  v = 2u | rc_bit16(st, &f[64u + n]);
+  for (k = 0; k < n - 2u; ++k)
+    v = (v << 1) | rc_direct(st, 1);
+  return v;
+}
+
+static uint8_t v2_diff(struct state* st, uint8_t old_byte) {
+  struct v2_tables* t = st->v2;
+  unsigned s = st->run == 0 ? 0u : st->run < 4u ? 1u : st->run < 16u ? 2u : 3u;
+  uint8_t d = 0;
+  if (rc_bit16(st, &t->zf[s * 256u + old_byte])) {
+    if (s == 0) {
+      d = (uint8_t)rc_tree16(st, t->val + 256u * (1u + ((unsigned)st->prev_diff >> 6)), 8);
+    } else if (rc_bit16(st, &t->eq[0])) {
+      d = st->last1;
+    } else {
+      d = rc_bit16(st, &t->eq[1]) ? st->last2 : (uint8_t)rc_tree16(st, t->val, 8);
+      st->last2 = st->last1;
+      st->last1 = d;
+    }
+    st->run = 0;
+  } else if (st->run < 16u) {
+    ++st->run;
+  }
+  st->prev_diff = d;
+  return d;
+}
+
+/* Format 2: the command integers and difference bytes are decoded here, the
+ * extra bytes come from the LZ stream (lzr_next, its position in body_pos). */
+static int apply_commands_v2(struct state* st) {
+  uint64_t old_pos = 0, count = 0;
+  int rc;
+  while (st->out_pos < st->hdr.new_size) {
+    uint64_t seek, diff_len, extra_len, left = st->hdr.new_size - st->out_pos;
+    if (++count > st->hdr.body_size) return OTALEDGER_PATCH_E_CORRUPT;
+    seek = v2_int(st, 0);
+    diff_len = v2_int(st, 1);
+    extra_len = v2_int(st, 2);
+    if (st->err) return st->err;
+    if (seek & 1u) {
+      uint64_t back = (seek >> 1) + 1u;
+      if (back > old_pos) return OTALEDGER_PATCH_E_CORRUPT;
+      old_pos -= back;
+    } else {
+      if ((seek >> 1) > st->hdr.old_size - old_pos) return OTALEDGER_PATCH_E_CORRUPT;
+      old_pos += seek >> 1;
+    }
+    if (diff_len > left || extra_len > left - diff_len || diff_len + extra_len == 0 ||
+        diff_len > st->hdr.old_size - old_pos)
+      return OTALEDGER_PATCH_E_CORRUPT;
+    while (diff_len > 0) {
+      size_t n = diff_len < CHUNK ? (size_t)diff_len : CHUNK, i;
+      if (st->io->read_old(st->io->user, old_pos, st->old_buf, n) != 0) return OTALEDGER_PATCH_E_IO;
+      for (i = 0; i < n; ++i) {
+        uint8_t o = st->old_buf[i];
+        if ((rc = out_put(st, (uint8_t)(o + v2_diff(st, o))))) return rc;
+      }
+      if (st->err) return st->err;
+      old_pos += n;
+      diff_len -= n;
+    }
+    while (extra_len-- > 0) {
+      uint8_t b;
+      if ((rc = lzr_next(st, &b)) || (rc = out_put(st, b))) return rc;
+      ++st->body_pos;
+    }
+  }
+  if (count != st->hdr.body_size) return OTALEDGER_PATCH_E_CORRUPT;
+  return out_flush(st);
+}
+
 /* ------------------------------------------------------------------ apply */
 
 static int read_exact_delta(const otaledger_patch_io* io, uint8_t* buf, size_t len) {
@@ -522,16 +670,22 @@ int otaledger_patch_apply(const otaledger_patch_io* io, void* work, size_t work_
   if ((rc = check_old_image(st))) return rc;
 
   if (st->hdr.codec == OTALEDGER_PATCH_CODEC_LZR) {
+    size_t v2_bytes = st->hdr.version == 2u ? sizeof(struct v2_tables) : 0u;
     lit_bytes = sizeof(uint16_t) << (8u + st->hdr.lit_ctx_bits);
-    st->lit = (uint16_t*)(void*)(base + state_size());
-    st->win = base + state_size() + lit_bytes;
+    st->v2 = v2_bytes ? (struct v2_tables*)(void*)(base + state_size()) : NULL;
+    st->lit = (uint16_t*)(void*)(base + state_size() + v2_bytes);
+    st->win = base + state_size() + v2_bytes + lit_bytes;
     st->win_mask = (1u << st->hdr.window_log) - 1u;
     lzr_init(st);
     if (st->err) return st->err;
   }
   sha256_init(&st->sha);
-  if ((rc = apply_commands(st))) return rc;
-  if (st->body_pos != st->hdr.body_size) return OTALEDGER_PATCH_E_CORRUPT;
+  if (st->v2) {
+    if ((rc = apply_commands_v2(st))) return rc;
+  } else {
+    if ((rc = apply_commands(st))) return rc;
+    if (st->body_pos != st->hdr.body_size) return OTALEDGER_PATCH_E_CORRUPT;
+  }
   if (st->hdr.codec == OTALEDGER_PATCH_CODEC_LZR && st->match_left != 0)
     return OTALEDGER_PATCH_E_CORRUPT;
   {

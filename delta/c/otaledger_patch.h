@@ -1,18 +1,18 @@
 /*
  * otaledger_patch: the device-side applier of otaledger deltas, in portable C99.
  *
- * A delta (format "OTADELTA" version 1, docs/delta.md) turns one exact old
+ * A delta (format "OTADELTA" version 1 or 2, docs/delta.md) turns one exact old
  * image into one exact new image. This applier is written for
  * microcontrollers:
  *
  *   - no malloc: the caller passes one work buffer; its size depends on the
  *     delta's codec parameters (otaledger_patch_work_size) and is at most
  *     OTALEDGER_PATCH_WORK_SIZE_MAX (16 KiB) for every delta the otaledger
- *     server makes for the MCU profile (codec lzr, window_log <= 13,
- *     lit_ctx_bits <= 3). That buffer holds every byte of state, including
- *     the decompression window; the applier itself needs about 260 bytes of
- *     stack (arm-none-eabi-gcc -Os -fstack-usage, Cortex-M4) plus what the
- *     callbacks use, and no static data besides constant tables;
+ *     server makes for the MCU profile (codec lzr; format 2 with
+ *     window_log <= 12, format 1 with window_log <= 13). That buffer holds every byte of state,
+ * including the decompression window; the applier itself needs about 260 bytes of stack
+ * (arm-none-eabi-gcc -Os -fstack-usage, Cortex-M4) plus what the callbacks use, and no static data
+ * besides constant tables;
  *   - streaming: the delta is read strictly front to back through
  *     read_delta, the old image is read by offset through read_old (random
  *     access to the old slot), and the new image is written strictly
@@ -45,8 +45,8 @@ extern "C" {
 #define OTALEDGER_PATCH_HEADER_SIZE 120u
 /** The magic at offset 0: the eight ASCII bytes "OTADELTA". */
 #define OTALEDGER_PATCH_MAGIC "OTADELTA"
-/** The format version this applier reads. */
-#define OTALEDGER_PATCH_FORMAT_VERSION 1u
+/** The newest format version this applier reads (it reads 1 and 2). */
+#define OTALEDGER_PATCH_FORMAT_VERSION 2u
 
 /** Codec of the payload (header offset 10). */
 #define OTALEDGER_PATCH_CODEC_RAW 0u  /**< the payload is the command stream itself */
@@ -58,9 +58,10 @@ extern "C" {
 #define OTALEDGER_PATCH_LZR_MAX_WINDOW_LOG 16u
 #define OTALEDGER_PATCH_LZR_MAX_LIT_CTX_BITS 3u
 
-/** The work buffer this applier needs at most for an MCU-profile delta
- *  (lzr, window_log <= 13, lit_ctx_bits <= 3). Deltas with a larger window
- *  need more (otaledger_patch_work_size tells), and are refused with
+/** The work buffer this applier needs at most for an MCU-profile delta:
+ *  format 2 (the default) with window_log <= 12 (or 13 with lit_ctx_bits
+ *  <= 1), format 1 with window_log <= 13. Deltas with a larger window need
+ *  more (otaledger_patch_work_size tells), and are refused with
  *  OTALEDGER_PATCH_E_WORK_TOO_SMALL when the buffer is too small. */
 #define OTALEDGER_PATCH_WORK_SIZE_MAX 16384u
 
@@ -83,13 +84,14 @@ enum {
 
 /** The header of a delta, as parsed (all integers are little-endian on the wire). */
 typedef struct otaledger_patch_header {
-  uint16_t version;      /**< format version (1) */
+  uint16_t version;      /**< format version (1 or 2) */
   uint8_t codec;         /**< OTALEDGER_PATCH_CODEC_* */
   uint8_t window_log;    /**< lzr: log2 of the window in bytes; zstd: informational */
   uint8_t lit_ctx_bits;  /**< lzr: high bits of the previous byte used as literal context */
   uint64_t old_size;     /**< size of the old image in bytes */
   uint64_t new_size;     /**< size of the new image in bytes */
-  uint64_t body_size;    /**< size of the decompressed command stream */
+  uint64_t body_size;    /**< format 1: size of the decompressed command stream;
+                              format 2: number of commands */
   uint64_t payload_size; /**< size of the (compressed) payload that follows the header */
   uint8_t old_sha256[32];
   uint8_t new_sha256[32];

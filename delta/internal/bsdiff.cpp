@@ -5,8 +5,13 @@
 #include <divsufsort.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace otaledger::delta::internal {
@@ -53,24 +58,9 @@ public:
     std::int64_t len = 0, pos = 0;
   };
 
-  suffix_searcher(const u8* old, std::int64_t old_size) : old_(old), n_(old_size) {
-    if (n_ == 0) return;
-    sa_.resize(static_cast<std::size_t>(n_));
-    divsufsort(old_, sa_.data(), static_cast<saidx_t>(n_));
-    if (n_ < 2) return;
-    // Suffixes of 2+ bytes by their first two bytes; the 1-byte suffix (the
-    // last byte x) sorts just before all suffixes starting with x.
-    count_.assign(65536, 0);
-    start_.assign(65536, 0);
-    for (std::int64_t i = 0; i + 1 < n_; ++i)
-      ++count_[key(old_ + i)];
-    const unsigned last = old_[n_ - 1];
-    std::int64_t sum = 0;
-    for (unsigned v = 0; v < 65536; ++v) {
-      start_[v] = static_cast<std::uint32_t>(sum + ((v >> 8) >= last ? 1 : 0));
-      sum += count_[v];
-    }
-  }
+  suffix_searcher(const u8* old, std::int64_t old_size, const suffix_index& index)
+      : old_(old), n_(old_size), sa_(index.sa.data()), count_(index.count.data()),
+        start_(index.start.data()) {}
 
   /// The longest matches of `count` patterns (at most `max_lanes`).
   void search(const u8* const* p, const std::int64_t* p_size, match* out, int count) const {
@@ -167,16 +157,18 @@ private:
     bool trivial = false;
   };
 
+public:
   static unsigned key(const u8* p) { return (unsigned{p[0]} << 8) | p[1]; }
 
+private:
   std::int64_t lcp_at(const lane& l, std::int64_t s, std::int64_t from) const {
     return from + common_prefix(old_ + s + from, n_ - s - from, l.p + from, l.p_size - from);
   }
 
   const u8* old_;
   std::int64_t n_;
-  std::vector<saidx_t> sa_;
-  std::vector<std::uint32_t> count_, start_;
+  const std::int32_t* sa_;
+  const std::uint32_t *count_, *start_;
 };
 
 // The scan asks for positions in increasing order, mostly one after another:
@@ -250,29 +242,77 @@ private:
   std::string out_;
 };
 
-} // namespace
+// One command of the cover, before it is written.
+struct cover_cmd {
+  std::int64_t old_from, new_from, diff_len, extra_len;
+};
 
-std::string make_commands(std::span<const std::uint8_t> old_image,
-                          std::span<const std::uint8_t> new_image, command_stats* stats) {
-  const u8* old = old_image.data();
-  const u8* nw = new_image.data();
-  const auto old_size = static_cast<std::int64_t>(old_image.size());
-  const auto new_size = static_cast<std::int64_t>(new_image.size());
+// The scan (after Percival's bsdiff) over new[seg_from, seg_to): `scan` walks
+// the segment; a match found at `pos` is taken when it is exact and not just
+// the continuation of the previous alignment (`old_score` counts how many
+// bytes the previous alignment, `last_offset`, already gets right), or beats
+// it by more than 8. Matches do not reach past the segment's end, so a
+// segment's commands cover exactly the segment.
+//
+// A segment after the first starts with the alignment (old - new offset)
+// that agrees best with the bytes before it (seed_offset): a scan started
+// cold takes whatever exact match comes first and, in code where a fifth of
+// the bytes changed (relocations), can keep a poor alignment for hundreds of
+// kilobytes where a single scan would have kept the right one.
+std::optional<std::int64_t> seed_offset(const suffix_searcher& searcher, const u8* old,
+                                        std::int64_t old_size, const u8* nw, std::int64_t new_size,
+                                        std::int64_t seam) {
+  constexpr std::int64_t window = 4096, probes = 32;
+  const std::int64_t from = std::max<std::int64_t>(0, seam - window);
+  if (seam - from < 64) return std::nullopt;
+  std::vector<std::int64_t> candidates;
+  for (std::int64_t k = 0; k < probes; ++k) {
+    const std::int64_t p = from + (seam - from) * k / probes;
+    const u8* pat = nw + p;
+    const std::int64_t pat_size = new_size - p;
+    suffix_searcher::match m;
+    searcher.search(&pat, &pat_size, &m, 1);
+    if (m.len >= 8) candidates.push_back(m.pos - p);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::optional<std::int64_t> best;
+  std::int64_t best_score = (seam - from) / 4; // at least a quarter of the bytes agree
+  for (const std::int64_t off : candidates) {
+    std::int64_t score = 0;
+    for (std::int64_t q = from; q < seam; ++q)
+      score += q + off >= 0 && q + off < old_size && old[q + off] == nw[q];
+    if (score > best_score) {
+      best_score = score;
+      best = off;
+    }
+  }
+  return best;
+}
 
-  const suffix_searcher searcher(old, old_size);
-  match_cache matches(searcher, nw, new_size);
-
-  command_writer w(old, nw, stats);
+void scan_segment(const suffix_searcher& searcher, const u8* old, std::int64_t old_size,
+                  const u8* nw, std::int64_t nw_size, std::int64_t seg_from, std::int64_t seg_to,
+                  std::vector<cover_cmd>& out) {
+  const u8* seg = nw + seg_from;
+  const std::int64_t new_size = seg_to - seg_from;
+  match_cache matches(searcher, seg, new_size);
+  auto emit = [&](std::int64_t old_from, std::int64_t new_from, std::int64_t diff_len,
+                  std::int64_t extra_len) {
+    if (diff_len + extra_len > 0)
+      out.push_back({old_from, seg_from + new_from, diff_len, extra_len});
+  };
   auto same = [&](std::int64_t o, std::int64_t n) {
-    return o >= 0 && o < old_size && old[o] == nw[n];
+    return o >= 0 && o < old_size && old[o] == seg[n];
   };
 
-  // The scan (after Percival's bsdiff): `scan` walks the new image; a match
-  // found at `pos` is taken when it is exact and not just the continuation of
-  // the previous alignment (`old_score` counts how many bytes the previous
-  // alignment, `last_offset`, already gets right), or beats it by more than 8.
   std::int64_t scan = 0, len = 0, pos = 0;
   std::int64_t last_scan = 0, last_pos = 0, last_offset = 0;
+  if (seg_from > 0) {
+    if (const auto off = seed_offset(searcher, old, old_size, nw, nw_size, seg_from)) {
+      last_pos = std::clamp<std::int64_t>(seg_from + *off, 0, old_size);
+      last_offset = seg_from + *off;
+    }
+  }
   while (scan < new_size) {
     std::int64_t old_score = 0;
     std::int64_t scsc = scan += len;
@@ -293,7 +333,7 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
     {
       std::int64_t s = 0, best = 0;
       for (std::int64_t i = 0; last_scan + i < scan && last_pos + i < old_size;) {
-        if (old[last_pos + i] == nw[last_scan + i]) ++s;
+        if (old[last_pos + i] == seg[last_scan + i]) ++s;
         ++i;
         if (s * 2 - i > best * 2 - lenf) {
           best = s;
@@ -306,7 +346,7 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
     if (scan < new_size) {
       std::int64_t s = 0, best = 0;
       for (std::int64_t i = 1; scan >= last_scan + i && pos >= i; ++i) {
-        if (old[pos - i] == nw[scan - i]) ++s;
+        if (old[pos - i] == seg[scan - i]) ++s;
         if (s * 2 - i > best * 2 - lenb) {
           best = s;
           lenb = i;
@@ -319,8 +359,8 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
       const std::int64_t overlap = (last_scan + lenf) - (scan - lenb);
       std::int64_t s = 0, best = 0, lens = 0;
       for (std::int64_t i = 0; i < overlap; ++i) {
-        if (nw[last_scan + lenf - overlap + i] == old[last_pos + lenf - overlap + i]) ++s;
-        if (nw[scan - lenb + i] == old[pos - lenb + i]) --s;
+        if (seg[last_scan + lenf - overlap + i] == old[last_pos + lenf - overlap + i]) ++s;
+        if (seg[scan - lenb + i] == old[pos - lenb + i]) --s;
         if (s > best) {
           best = s;
           lens = i + 1;
@@ -330,11 +370,95 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
       lenb -= lens;
     }
 
-    w.emit(last_pos, last_scan, lenf, (scan - lenb) - (last_scan + lenf));
+    emit(last_pos, last_scan, lenf, (scan - lenb) - (last_scan + lenf));
     last_scan = scan - lenb;
     last_pos = pos - lenb;
     last_offset = pos - scan;
   }
+}
+
+} // namespace
+
+std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint8_t> old_image) {
+  static_assert(std::is_same_v<saidx_t, std::int32_t>);
+  auto index = std::make_shared<suffix_index>();
+  const u8* old = old_image.data();
+  const auto n = static_cast<std::int64_t>(old_image.size());
+  if (n == 0) return index;
+  index->sa.resize(static_cast<std::size_t>(n));
+  // Suffixes of 2+ bytes by their first two bytes; the 1-byte suffix (the
+  // last byte x) sorts just before all suffixes starting with x. Counted on
+  // a second thread while libdivsufsort sorts (large images only).
+  auto buckets = [&] {
+    if (n < 2) return;
+    index->count.assign(65536, 0);
+    index->start.assign(65536, 0);
+    for (std::int64_t i = 0; i + 1 < n; ++i)
+      ++index->count[suffix_searcher::key(old + i)];
+    const unsigned last = old[n - 1];
+    std::int64_t sum = 0;
+    for (unsigned v = 0; v < 65536; ++v) {
+      index->start[v] = static_cast<std::uint32_t>(sum + ((v >> 8) >= last ? 1 : 0));
+      sum += index->count[v];
+    }
+  };
+  if (n >= parallel_min_bytes) {
+    std::thread t(buckets);
+    divsufsort(old, index->sa.data(), static_cast<saidx_t>(n));
+    t.join();
+  } else {
+    divsufsort(old, index->sa.data(), static_cast<saidx_t>(n));
+    buckets();
+  }
+  return index;
+}
+
+std::string make_commands(std::span<const std::uint8_t> old_image,
+                          std::span<const std::uint8_t> new_image, command_stats* stats,
+                          const suffix_index* index) {
+  const u8* old = old_image.data();
+  const u8* nw = new_image.data();
+  const auto old_size = static_cast<std::int64_t>(old_image.size());
+  const auto new_size = static_cast<std::int64_t>(new_image.size());
+
+  std::shared_ptr<const suffix_index> own;
+  if (!index) {
+    own = build_suffix_index(old_image);
+    index = own.get();
+  }
+  const suffix_searcher searcher(old, old_size, *index);
+
+  // A large new image is scanned in segments of scan_segment_bytes, taken in
+  // turn by up to scan_threads threads (changes cluster, so equal halves
+  // would leave one thread idle). The segments depend on the size only and
+  // are joined in order, so the output does not depend on the machine or on
+  // the scheduling.
+  const std::int64_t segments =
+      new_size >= parallel_min_bytes
+          ? std::max<std::int64_t>(2, (new_size + scan_segment_bytes - 1) / scan_segment_bytes)
+          : 1;
+  const std::int64_t seg_len = (new_size + segments - 1) / std::max<std::int64_t>(1, segments);
+  std::vector<std::vector<cover_cmd>> parts(static_cast<std::size_t>(segments));
+  std::atomic<std::int64_t> next{0};
+  auto worker = [&] {
+    for (std::int64_t i; (i = next.fetch_add(1)) < segments;)
+      scan_segment(searcher, old, old_size, nw, new_size, i * seg_len,
+                   std::min(new_size, (i + 1) * seg_len), parts[static_cast<std::size_t>(i)]);
+  };
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const auto helpers =
+      static_cast<unsigned>(std::min<std::int64_t>(segments - 1, std::min(hw, scan_threads) - 1));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < helpers; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool)
+    t.join();
+
+  command_writer w(old, nw, stats);
+  for (const auto& part : parts)
+    for (const cover_cmd& c : part)
+      w.emit(c.old_from, c.new_from, c.diff_len, c.extra_len);
   return w.take();
 }
 

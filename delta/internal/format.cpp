@@ -24,7 +24,7 @@ std::uint64_t get_le(const std::byte* p, int bytes) {
 void write_header(std::string& out, const delta_info& info) {
   const std::size_t start = out.size();
   out.append(magic, sizeof magic);
-  put_le(out, format_version, 2);
+  put_le(out, info.format_version, 2);
   out.push_back(static_cast<char>(info.codec));
   out.push_back(static_cast<char>(info.window_log));
   out.push_back(static_cast<char>(info.lit_ctx_bits));
@@ -47,7 +47,8 @@ result<delta_info> read_header(std::span<const std::byte> b) {
   if (crc != get_le(b.data() + 116, 4)) return errc::corrupt_header;
   delta_info h;
   h.format_version = static_cast<std::uint16_t>(get_le(b.data() + 8, 2));
-  if (h.format_version != format_version) return errc::unsupported_version;
+  if (h.format_version != format_version && h.format_version != format_version_2)
+    return errc::unsupported_version;
   const auto codec_byte = std::to_integer<std::uint8_t>(b[10]);
   h.window_log = std::to_integer<std::uint8_t>(b[11]);
   h.lit_ctx_bits = std::to_integer<std::uint8_t>(b[12]);
@@ -81,6 +82,13 @@ result<delta_info> read_header(std::span<const std::byte> b) {
     break;
   default:
     return errc::unsupported_codec;
+  }
+  if (h.format_version == format_version_2) {
+    // Format 2 defines codec lzr only; body_size counts the commands, each
+    // of which yields >= 1 byte.
+    if (h.codec != codec::lzr) return errc::unsupported_codec;
+    if (h.body_size > h.new_size) return errc::corrupt_header;
+    return h;
   }
   // A command yields >= 1 byte and takes <= 30 bytes of varints.
   if (h.body_size > h.new_size * 31) return errc::corrupt_header;

@@ -13,7 +13,10 @@
 namespace otaledger::delta::internal {
 
 inline constexpr char magic[8] = {'O', 'T', 'A', 'D', 'E', 'L', 'T', 'A'};
+/// Format 1: every codec; format 2: codec lzr only (separate models for the
+/// command integers, difference bytes and extra bytes). Both are read.
 inline constexpr std::uint16_t format_version = 1;
+inline constexpr std::uint16_t format_version_2 = 2;
 inline constexpr std::uint8_t min_window_log = 8;
 inline constexpr std::uint8_t max_window_log = 16;
 inline constexpr std::uint8_t max_lit_ctx_bits = 3;

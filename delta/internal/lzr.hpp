@@ -26,6 +26,22 @@ struct lzr_params {
 /// Compresses `body`. Deterministic: the same input and params give the same bytes.
 std::string lzr_compress(std::string_view body, const lzr_params& params);
 
+/// Format 2 (docs/delta.md, "Codec lzr, format 2"): codes the format-1
+/// command stream `body` (as make_commands writes it) for the old image `old`
+/// in one range-coded stream with separate models for the command integers,
+/// the difference bytes (keyed on the old byte and the previous difference)
+/// and the extra bytes (LZ77 over the extra bytes alone). Stores the number of
+/// commands (the header's body_size in format 2) in `commands`.
+std::string lzr2_compress(std::string_view body, std::span<const std::uint8_t> old,
+                          const lzr_params& params, std::uint64_t& commands);
+
+/// Decodes a format-2 lzr payload against `old` into `out` (exactly
+/// `new_size` bytes from exactly `commands` commands); errc::corrupt_payload
+/// for anything out of bounds or a payload not consumed exactly.
+result<void> lzr2_apply(std::span<const std::byte> payload, std::span<const std::uint8_t> old,
+                        std::uint64_t new_size, std::uint64_t commands, std::uint8_t window_log,
+                        std::uint8_t lit_ctx_bits, std::string& out);
+
 /// Streaming decoder over a payload held in memory: produces exactly
 /// `body_size` bytes, refuses (errc::corrupt_payload) any token that points
 /// before the start or outside the window, that overruns body_size, or that

@@ -359,12 +359,21 @@ void check_applies(const bytes& old, const bytes& nw, const bytes& d) {
   BOOST_REQUIRE(c_out == cpp.value());
 }
 
+// Every codec, and codec lzr in both formats (2 is the default).
 void round_trip(const bytes& old, const bytes& nw) {
   for (auto c : {delta::codec::lzr, delta::codec::zstd, delta::codec::raw}) {
     delta::diff_options o;
     o.codec = c;
     check_applies(old, nw, make(old, nw, o));
   }
+  delta::diff_options v1;
+  v1.format_version = 1;
+  check_applies(old, nw, make(old, nw, v1));
+}
+
+std::uint16_t version_of(const bytes& d) {
+  return static_cast<std::uint16_t>(static_cast<std::uint8_t>(d[8]) |
+                                    static_cast<std::uint8_t>(d[9]) << 8);
 }
 
 // Recomputes the payload CRC and the header CRC after a deliberate edit, so
@@ -482,13 +491,130 @@ BOOST_AUTO_TEST_CASE(long_runs_and_matches_longer_than_the_maximum_token_round_t
   round_trip(old, nw);
 }
 
+BOOST_AUTO_TEST_CASE(format_2_round_trips_every_image_shape_in_both_appliers) {
+  std::mt19937_64 rng(9);
+  const bytes fw = firmware_like(rng, 80'000);
+  const bytes shapes[][2] = {
+      {fw, relocate(fw, 0x40)}, // relinked: pointers moved
+      {fw, relocate(insert_at(fw, 30'000, random_bytes(rng, 700)), 0x2C0)},
+      {fw, move_block(erase_at(fw, 100, 5000), 2000, 9000, 60'000)},
+      {fw, random_edit(rng, fw)},
+      {fw, random_bytes(rng, 20'000)},                             // nothing in common: extras
+      {bytes(70'000, '\0'), bytes(70'000, '\0') + bytes(9, '\1')}, // zero runs
+      {random_bytes(rng, 3), fw},
+      {fw, fw.substr(0, 1)},
+  };
+  for (const auto& [old, nw] : shapes) {
+    const bytes d = make(old, nw);
+    BOOST_TEST(version_of(d) == 2);
+    check_applies(old, nw, d);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(format_1_deltas_are_still_made_on_request_and_applied) {
+  std::mt19937_64 rng(10);
+  const bytes old = firmware_like(rng, 50'000);
+  const bytes nw = relocate(insert_at(old, 9000, random_bytes(rng, 300)), 0x100);
+  delta::diff_options o;
+  o.format_version = 1;
+  const bytes d1 = make(old, nw, o);
+  BOOST_TEST(version_of(d1) == 1);
+  check_applies(old, nw, d1);
+  auto info = delta::inspect_delta(as_bytes(d1));
+  BOOST_REQUIRE(info);
+  BOOST_TEST(info.value().format_version == 1);
+  BOOST_TEST(info.value().device_work_size == work_size_of(d1));
+  // raw and zstd are format 1 whatever is asked.
+  o.format_version = 2;
+  o.codec = delta::codec::zstd;
+  BOOST_TEST(version_of(make(old, nw, o)) == 1);
+  o.codec = delta::codec::raw;
+  BOOST_TEST(version_of(make(old, nw, o)) == 1);
+}
+
+// A format-1 delta as the previous release (format 1 only) made it, byte
+// for byte: both appliers must still apply it, and format 1 must still be
+// made the same way.
+BOOST_AUTO_TEST_CASE(a_format_1_delta_made_by_the_previous_release_still_applies) {
+  bytes old, nw;
+  for (int i = 0; i < 40; ++i)
+    old += "firmware block " + std::to_string(i * 7) + " | ";
+  nw = old;
+  nw.replace(100, 5, "PATCH");
+  nw.insert(300, "new feature ");
+  nw[500] ^= 1;
+  const std::string hex = "4f544144454c54410100010d0300000037030000000000004303000000000000"
+                          "4b030000000000002b000000000000005a2fef321404b86fc1da38b015fa0ff7"
+                          "9dbfcd446be0175e5294fd8775c87be092e0467cce7eb9b3b01c2f27b8c15056"
+                          "e026b14c88c9f9f4245168986dcdecff6f543beaa5f06c3600002d04d0b1dfcf"
+                          "ab84ab0f5888775b7284ecd6443be1c7f9bf10656c3dae6398e8e8698add996e"
+                          "b59600";
+  bytes golden;
+  for (std::size_t i = 0; i < hex.size(); i += 2)
+    golden.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  BOOST_REQUIRE_EQUAL(golden.size(), 163u);
+  BOOST_TEST(version_of(golden) == 1);
+  check_applies(old, nw, golden);
+  delta::diff_options o;
+  o.format_version = 1;
+  o.window_log = 13;
+  o.lit_ctx_bits = 3;
+  BOOST_TEST((make(old, nw, o) == golden));
+}
+
+BOOST_AUTO_TEST_CASE(format_2_is_smaller_than_format_1_on_a_relinked_firmware_image) {
+  std::mt19937_64 rng(11);
+  const bytes old = firmware_like(rng, 200'000);
+  const bytes nw = relocate(insert_at(old, 50'000, random_bytes(rng, 512)), 0x200);
+  delta::diff_options v1;
+  v1.format_version = 1;
+  const bytes d1 = make(old, nw, v1), d2 = make(old, nw);
+  BOOST_TEST(d2.size() < d1.size(), "format 2: " << d2.size() << ", format 1: " << d1.size());
+}
+
+BOOST_AUTO_TEST_CASE(an_image_large_enough_for_two_scan_threads_round_trips) {
+  std::mt19937_64 rng(12);
+  const bytes old = firmware_like(rng, 700'000);
+  // Edits on both sides of the middle, where the two halves meet.
+  bytes nw = relocate(insert_at(old, 349'990, random_bytes(rng, 40)), 0x40);
+  nw = erase_at(insert_at(nw, 100'000, "new code here"), 600'000, 2000);
+  BOOST_REQUIRE_GE(nw.size(), std::size_t{2 * 256 * 1024});
+  const bytes d = make(old, nw);
+  check_applies(old, nw, d);
+  delta::diff_options v1;
+  v1.format_version = 1;
+  check_applies(old, nw, make(old, nw, v1));
+  BOOST_TEST(d.size() * 20 < nw.size(), "delta " << d.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_reused_suffix_array_gives_the_same_delta_and_never_a_stale_one) {
+  std::mt19937_64 rng(13);
+  const bytes old = firmware_like(rng, 300'000);
+  bytes other = old; // same size, other content: must not hit the cache
+  other[150'000] ^= 0x5A;
+  const bytes nw = relocate(random_edit(rng, old), 0x20);
+  delta::diff_options fresh;
+  fresh.reuse_suffix_array = false;
+  delta::drop_suffix_array_cache();
+  const bytes cold = make(old, nw, fresh);
+  const bytes first = make(old, nw);  // builds and keeps the index
+  const bytes second = make(old, nw); // reuses it
+  BOOST_TEST((first == cold));
+  BOOST_TEST((second == cold));
+  const bytes d_other = make(other, nw);
+  BOOST_TEST((d_other == make(other, nw, fresh)));
+  check_applies(other, nw, d_other);
+  delta::drop_suffix_array_cache();
+  BOOST_TEST((make(old, nw) == cold));
+}
+
 BOOST_AUTO_TEST_CASE(inspect_reports_the_header) {
   std::mt19937_64 rng(8);
   const bytes old = random_bytes(rng, 1000), nw = random_bytes(rng, 1500);
   const bytes d = make(old, nw);
   auto info = delta::inspect_delta(as_bytes(d));
   BOOST_REQUIRE(info);
-  BOOST_TEST(info.value().format_version == 1);
+  BOOST_TEST(info.value().format_version == 2);
   BOOST_TEST((info.value().codec == delta::codec::lzr));
   BOOST_TEST(info.value().old_size == 1000u);
   BOOST_TEST(info.value().new_size == 1500u);
@@ -632,9 +758,13 @@ BOOST_AUTO_TEST_CASE(garbage_that_passes_the_checksums_never_crashes_either_appl
   std::mt19937_64 rng(33);
   const bytes old = firmware_like(rng, 6000);
   const bytes nw = random_edit(rng, old);
-  for (auto c : {delta::codec::lzr, delta::codec::raw, delta::codec::zstd}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const auto c = variant == 1   ? delta::codec::raw
+                   : variant == 2 ? delta::codec::zstd
+                                  : delta::codec::lzr;
     delta::diff_options o;
     o.codec = c;
+    o.format_version = variant == 3 ? 1 : 2; // lzr in format 2 (0) and format 1 (3)
     const bytes d = make(old, nw, o);
     for (int i = 0; i < 400; ++i) {
       bytes bad = d;
@@ -656,6 +786,64 @@ BOOST_AUTO_TEST_CASE(garbage_that_passes_the_checksums_never_crashes_either_appl
       if (rc == 0) BOOST_REQUIRE(out == nw);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_format_2_delta_is_refused_with_a_clear_error) {
+  std::mt19937_64 rng(35);
+  const bytes old = firmware_like(rng, 20'000);
+  const bytes nw = relocate(random_edit(rng, old), 0x80);
+  const bytes d = make(old, nw);
+  BOOST_REQUIRE(version_of(d) == 2);
+  auto expect_corrupt = [&](const bytes& bad, const char* what) {
+    BOOST_TEST_CONTEXT(what) {
+      auto r = delta::apply_delta(as_bytes(old), as_bytes(bad));
+      BOOST_REQUIRE(!r);
+      BOOST_TEST((r.error() == errc::corrupt_payload));
+      BOOST_TEST(std::error_code(r.error()).message().find("corrupt") != std::string::npos);
+      bytes out;
+      BOOST_TEST(c_apply(old, bad, out, work_size_of(d)) == OTALEDGER_PATCH_E_CORRUPT);
+    }
+  };
+  // The payload's CRC catches a flipped byte first...
+  bytes bad = d;
+  bad[delta::header_size + 10] ^= 0x10;
+  expect_corrupt(bad, "flipped payload byte");
+  // ...and past the CRC the decoder catches it: resealed flips (a bad first
+  // byte, damage in the middle), one command more or fewer than coded, a cut
+  // payload whose header says so.
+  bad = d;
+  bad[delta::header_size] = 1;
+  reseal(bad);
+  expect_corrupt(bad, "range coder start byte");
+  for (std::uint64_t commands : {std::uint64_t{0}, std::uint64_t{1}}) {
+    bad = d;
+    std::uint64_t real = 0;
+    for (int i = 0; i < 8; ++i)
+      real |= std::uint64_t{static_cast<std::uint8_t>(d[32 + i])} << (8 * i);
+    put64(bad, 32, commands == 0 ? real - 1 : real + 1);
+    reseal(bad, false);
+    expect_corrupt(bad, commands == 0 ? "one command fewer" : "one command more");
+  }
+  bad = d.substr(0, d.size() - 3);
+  put64(bad, 40, bad.size() - delta::header_size);
+  reseal(bad);
+  expect_corrupt(bad, "payload cut short, header adjusted");
+  // Format 2 defines codec lzr only.
+  bad = d;
+  bad[10] = 2;
+  bad[11] = 0;
+  bad[12] = 0;
+  reseal(bad, false);
+  BOOST_TEST((delta::apply_delta(as_bytes(old), as_bytes(bad)).error() == errc::unsupported_codec));
+  bytes out;
+  BOOST_TEST(c_apply(old, bad, out, 1 << 20) == OTALEDGER_PATCH_E_UNSUPPORTED);
+  // And a version this code does not know.
+  bad = d;
+  bad[8] = 3;
+  reseal(bad, false);
+  BOOST_TEST(
+      (delta::apply_delta(as_bytes(old), as_bytes(bad)).error() == errc::unsupported_version));
+  BOOST_TEST(c_apply(old, bad, out, 1 << 20) == OTALEDGER_PATCH_E_VERSION);
 }
 
 BOOST_AUTO_TEST_CASE(header_fields_that_lie_are_refused_without_large_allocations) {
@@ -693,6 +881,17 @@ BOOST_AUTO_TEST_CASE(the_device_applier_needs_at_most_16_kib_for_the_mcu_profile
       h.lit_ctx_bits = lc;
       BOOST_TEST(otaledger_patch_work_size(&h) <= OTALEDGER_PATCH_WORK_SIZE_MAX);
       BOOST_TEST(otaledger_patch_work_size(&h) >= (std::size_t{1} << w));
+    }
+  // Format 2 adds 5,380 bytes of models: window_log <= 12 with any literal
+  // context, or 13 with lit_ctx_bits <= 1, fit in 16 KiB.
+  for (std::uint8_t w = 8; w <= 13; ++w)
+    for (std::uint8_t lc = 0; lc <= (w <= 12 ? 3 : 1); ++lc) {
+      otaledger_patch_header h{};
+      h.version = 2;
+      h.codec = OTALEDGER_PATCH_CODEC_LZR;
+      h.window_log = w;
+      h.lit_ctx_bits = lc;
+      BOOST_TEST(otaledger_patch_work_size(&h) <= OTALEDGER_PATCH_WORK_SIZE_MAX, w << "/" << +lc);
     }
   BOOST_TEST(OTALEDGER_PATCH_WORK_SIZE_MAX == 16384u);
   const bytes d = make("abc", "abd"); // default options: the MCU profile
@@ -880,7 +1079,16 @@ BOOST_AUTO_TEST_CASE(the_tool_diffs_and_patches_files) {
   BOOST_TEST((s.read("o2.bin") == nw));
   r = s.run("info " + s.path("d.otad"));
   BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out.find("OTADELTA v2") != std::string::npos, r.out);
+  r = s.run("diff --format=1 " + s.path("old.bin") + " " + s.path("new.bin") + " " +
+            s.path("d1.otad"));
+  BOOST_TEST(r.status == 0, r.err);
+  r = s.run("info " + s.path("d1.otad"));
   BOOST_TEST(r.out.find("OTADELTA v1") != std::string::npos, r.out);
+  r = s.run("diff --format=3 " + s.path("old.bin") + " " + s.path("new.bin") + " " +
+            s.path("d3.otad"));
+  BOOST_TEST(r.status != 0);
+  BOOST_TEST(r.err.find("--format must be 1 or 2") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_CASE(the_tool_explains_a_wrong_old_image_and_writes_nothing) {
