@@ -187,7 +187,16 @@ int serve_main(int argc, char** argv) {
   auto& store = *db.value().events;
   auto& views = *db.value().views;
 
-  // Views: catch up with the log, then follow it.
+  // Views: catch up with the log, then follow it. Views written in an older
+  // layout are refolded from the log first.
+  if (auto reset = projections::reset_views_for_format(views); !reset) {
+    std::cerr << "otaledger serve: cannot check the views' format: " << reset.error().message()
+              << "\n";
+    return 1;
+  } else if (reset.value()) {
+    std::cout << "otaledger: the views were written in an older layout; folding them again from "
+                 "the log\n";
+  }
   projections::projector projector{store, views, projections::make_all_views()};
   if (auto r = projector.open(); !r) {
     std::cerr << "otaledger serve: cannot open the views: " << r.error().message() << "\n";

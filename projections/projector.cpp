@@ -414,7 +414,7 @@ projector::projector(storage::event_store& log, storage::kv_store& kv,
                      std::vector<std::unique_ptr<projection>> views, projector_options opts)
     : log_(&log), kv_(&kv), opts_(opts) {
   for (auto& v : views)
-    slots_.push_back(slot{std::move(v), nullptr, {}, {}, {}});
+    slots_.push_back(slot{std::move(v), nullptr, nullptr, {}, {}, {}});
 }
 
 result<void> projector::open(const std::vector<view_target>& targets) {
@@ -493,6 +493,14 @@ result<void> projector::fold(std::span<const events::envelope> page) {
     for (auto& s : slots_) {
       if (env.position() <= s.pending()) continue;
       if (any && s.fold->wants(env.type)) {
+        if (s.columns) {
+          s.columns->apply(env, ev ? &*ev : nullptr);
+          if (auto ec = s.columns->error())
+            return fail_with(ec, fmt::format("projection {}: folding position {}: {}",
+                                             s.fold->name(), env.position(), ec.message()));
+          s.pending = env.position;
+          continue;
+        }
         s.fold->apply(*s.tx, env, ev ? &*ev : nullptr);
         if (auto ec = s.tx->error())
           return fail_with(ec, fmt::format("projection {}: reading rows at position {}: {}",
@@ -514,7 +522,7 @@ struct fold_error {
 };
 
 /// Folds the page into one view's rows (the serial fold's rules, per view).
-fold_error fold_one(projection& fold, view_txn& tx, log_position& pending,
+fold_error fold_one(projection& fold, view_txn& tx, columnar_fold* columns, log_position& pending,
                     std::span<const events::envelope> page,
                     const std::vector<std::optional<events::event>>& evs) {
   for (std::size_t i = 0; i < page.size(); ++i) {
@@ -524,7 +532,12 @@ fold_error fold_one(projection& fold, view_txn& tx, log_position& pending,
       return {make_error_code(storage::errc::corruption),
               fmt::format("projection {}: expected position {}, got {}", fold.name(), pending() + 1,
                           env.position())};
-    if (fold.wants(env.type)) {
+    if (columns && fold.wants(env.type)) {
+      columns->apply(env, evs[i] ? &*evs[i] : nullptr);
+      if (auto ec = columns->error())
+        return {ec, fmt::format("projection {}: folding position {}: {}", fold.name(),
+                                env.position(), ec.message())};
+    } else if (fold.wants(env.type)) {
       fold.apply(tx, env, evs[i] ? &*evs[i] : nullptr);
       if (auto ec = tx.error())
         return {ec, fmt::format("projection {}: reading rows at position {}: {}", fold.name(),
@@ -578,11 +591,13 @@ result<void> projector::fold_parallel(std::span<const events::envelope> page) {
     if (slots_[i].fold->name() == "executions") heavy = i;
   auto other = std::async(std::launch::async, [&] {
     auto& s = slots_[heavy];
-    return fold_one(*s.fold, *s.tx, s.pending, page, evs);
+    return fold_one(*s.fold, *s.tx, s.columns.get(), s.pending, page, evs);
   });
   fold_error mine;
   for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
-    if (i != heavy) mine = fold_one(*slots_[i].fold, *slots_[i].tx, slots_[i].pending, page, evs);
+    if (i != heavy)
+      mine = fold_one(*slots_[i].fold, *slots_[i].tx, slots_[i].columns.get(), slots_[i].pending,
+                      page, evs);
   auto theirs = other.get();
   if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
   if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
@@ -590,21 +605,96 @@ result<void> projector::fold_parallel(std::span<const events::envelope> page) {
   return outcome::success();
 }
 
-result<void> projector::commit() {
+namespace {
+
+/// A row_sink that ingests rows into a space in chunks (one SST file each),
+/// reusing the chunk's strings, and refuses a key not above the previous one.
+class ingest_sink final : public row_sink {
+public:
+  ingest_sink(storage::kv_store& kv, std::string_view space) : kv_(&kv), space_(space) {}
+  result<void> add(std::string_view key, std::string_view value) override {
+    if (any_ && !(previous() < key))
+      return fail_with(make_error_code(storage::errc::corruption),
+                       fmt::format("view space {}: a columnar fold wrote keys out of order ({})",
+                                   space_, escape_key(key)));
+    any_ = true;
+    if (n_ == rows_.size()) rows_.emplace_back();
+    auto& r = rows_[n_++];
+    r.first.assign(key);
+    if (!r.second) r.second.emplace();
+    r.second->assign(value);
+    ++rows_written_;
+    if (n_ == chunk) return flush();
+    return outcome::success();
+  }
+  result<void> finish() {
+    rows_.resize(n_);
+    return flush();
+  }
+  std::uint64_t rows_written() const noexcept { return rows_written_; }
+
+private:
+  static constexpr std::size_t chunk = std::size_t{1} << 18;
+  std::string_view previous() const { return n_ > 0 ? rows_[n_ - 1].first : last_; }
+  result<void> flush() {
+    if (n_ == 0) return outcome::success();
+    last_ = rows_[n_ - 1].first;
+    OTA_TRYV(kv_->ingest(space_, rows_));
+    n_ = 0;
+    return outcome::success();
+  }
+
+  storage::kv_store* kv_;
+  std::string_view space_;
+  std::vector<storage::kv_store::ingest_row> rows_;
+  std::size_t n_ = 0;
+  std::string last_;
+  bool any_ = false;
+  std::uint64_t rows_written_ = 0;
+};
+
+} // namespace
+
+void projector::reset_pending() {
+  for (auto& s : slots_) {
+    s.tx->clear();
+    s.columns.reset();
+    s.pending = s.checkpoint;
+  }
+  uncommitted_ = 0;
+}
+
+result<void> projector::commit(bool last) {
   storage::write_batch b;
   bool moved = false;
   if (opts_.fresh) {
     // Rows first (ingested: durable), then the checkpoints in the batch below.
-    // Two threads: the biggest overlay on one, the others on this one.
-    auto spill = [](slot& s) -> fold_error {
+    // Two threads: the biggest overlay (or the executions columns) on one,
+    // the others on this one.
+    auto spill = [&](slot& s) -> fold_error {
+      if (s.columns) {
+        if (!last) return {};
+        ingest_sink sink{*kv_, s.tx->space()};
+        auto r = s.columns->write(sink);
+        if (r) r = sink.finish();
+        if (!r)
+          return {r.error(),
+                  fmt::format("writing view {} up to position {}: {}", s.fold->name(), s.pending(),
+                              error_detail().empty() ? storage::error_detail() : error_detail())};
+        return {};
+      }
       if (auto r = s.tx->spill(); !r)
         return {r.error(), fmt::format("writing view {} up to position {}: {}", s.fold->name(),
                                        s.pending(), storage::error_detail())};
       return {};
     };
+    auto weight = [&](const slot& s) {
+      return s.columns ? (s.fold->name() == "executions" ? std::size_t{1} << 62 : 0)
+                       : s.tx->bytes();
+    };
     std::size_t big = 0;
     for (std::size_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].tx->bytes() > slots_[big].tx->bytes()) big = i;
+      if (weight(slots_[i]) > weight(slots_[big])) big = i;
     std::future<fold_error> other;
     if (opts_.fresh_threads && slots_.size() > 1)
       other = std::async(std::launch::async, [&] { return spill(slots_[big]); });
@@ -625,18 +715,26 @@ result<void> projector::commit() {
           b.erase(s.tx->space(), *key);
       }
     }
+    if (s.columns && !last) continue; // not written yet: its checkpoint stays
     if (s.pending != s.checkpoint) {
       b.set_checkpoint(s.checkpoint_name, s.pending);
       moved = true;
     }
   }
-  if (b.empty() && !moved) return outcome::success();
-  if (auto w = kv_->write(b, opts_.mode); !w)
-    return fail_with(w.error(), fmt::format("committing views up to position {}: {}", position()(),
-                                            w.error().message()));
+  if (!b.empty() || moved) {
+    if (auto w = kv_->write(b, opts_.mode); !w)
+      return fail_with(w.error(), fmt::format("committing views up to position {}: {}",
+                                              position()(), w.error().message()));
+  }
   for (auto& s : slots_) {
+    if (s.columns && !last) continue;
     s.checkpoint = s.pending;
     s.tx->clear();
+    if (s.columns) {
+      // Written out: later folds of this view read and write the store.
+      s.columns.reset();
+      s.tx = std::make_unique<view_txn>(*kv_, s.tx->space(), false);
+    }
   }
   uncommitted_ = 0;
   return outcome::success();
@@ -651,11 +749,7 @@ std::size_t projector::cached_bytes() const {
 
 result<void> projector::apply(std::span<const events::envelope> page) {
   if (auto r = fold(page); !r) {
-    for (auto& s : slots_) {
-      s.tx->clear();
-      s.pending = s.checkpoint;
-    }
-    uncommitted_ = 0;
+    reset_pending();
     return r;
   }
   return commit();
@@ -667,30 +761,38 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
   std::uint64_t from = position()() + 1;
   const std::uint64_t start = from;
   std::uint64_t folded = 0;
+  if (opts_.fresh && opts_.fresh_columnar && from <= target)
+    for (auto& s : slots_)
+      if (s.checkpoint() == 0 && s.pending() == 0) s.columns = s.fold->columnar();
   while (from <= target) {
     const std::size_t n =
         static_cast<std::size_t>(std::min<std::uint64_t>(opts_.read_page, target - from + 1));
     auto page = log_->read_all(log_position{from}, n);
-    if (!page)
+    if (!page) {
+      reset_pending();
       return fail_with(page.error(), fmt::format("reading the log at position {}: {}", from,
                                                  storage::error_detail()));
+    }
     if (page.value().empty()) break;
     if (auto r = fold(page.value()); !r) {
-      for (auto& s : slots_) {
-        s.tx->clear();
-        s.pending = s.checkpoint;
-      }
+      reset_pending();
       return r.error();
     }
     folded += page.value().size();
     from = page.value().back().position() + 1;
     if (opts_.fresh ? cached_bytes() >= opts_.fresh_cache_bytes
                     : uncommitted_ >= opts_.batch_events) {
-      OTA_TRYV(commit());
+      if (auto r = commit(false); !r) {
+        reset_pending();
+        return r.error();
+      }
     }
     if (progress) progress(from - start, target - start + 1);
   }
-  OTA_TRYV(commit());
+  if (auto r = commit(true); !r) {
+    reset_pending();
+    return r.error();
+  }
   return folded;
 }
 
@@ -867,6 +969,39 @@ result<std::vector<rebuild_report>> rebuild(storage::event_store& log, storage::
     out.push_back(std::move(r));
   }
   return out;
+}
+
+result<std::uint32_t> stored_view_format(storage::kv_store& kv) {
+  OTA_TRY(v, kv.get(meta_space, "@format"));
+  if (!v) return std::uint32_t{1};
+  if (v->size() != 4) return invalid(fmt::format("the stored view format has {} bytes", v->size()));
+  std::uint32_t f = 0;
+  for (unsigned char c : *v)
+    f = (f << 8) | c;
+  return f;
+}
+
+result<bool> reset_views_for_format(storage::kv_store& kv) {
+  OTA_TRY(stored, stored_view_format(kv));
+  if (stored == view_format) return false;
+  std::string encoded(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    encoded[static_cast<std::size_t>(i)] = static_cast<char>(view_format >> (8 * (3 - i)));
+  storage::write_batch b;
+  bool written = false;
+  for (auto name : view_names()) {
+    std::string v{name};
+    OTA_TRY(cp, kv.load_checkpoint(checkpoint_name(v)));
+    if (cp() == 0) continue; // never folded: nothing in the old layout
+    written = true;
+    OTA_TRY(g, live_generation(kv, v));
+    b.put(meta_space, v, encode_generation(g + 1));
+    b.erase_space(space_name(v, g));
+    b.set_checkpoint(checkpoint_name(v), log_position{0});
+  }
+  b.put(meta_space, "@format", encoded);
+  OTA_TRYV(kv.write(b, storage::write_mode::sync));
+  return written;
 }
 
 result<std::map<std::string, std::string>>

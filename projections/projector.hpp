@@ -77,6 +77,12 @@ struct projector_options {
   /// Fresh mode: decode each page and fold the views on two threads (the
   /// `executions` view on one, the others on the caller's). Default: true.
   bool fresh_threads = true;
+  /// Fresh mode: views that have a columnar fold (projection::columnar) and
+  /// start from position 1 are folded in memory in their own columns during
+  /// catch_up and written once, in key order, when it ends (their checkpoints
+  /// move then). Memory grows with the view, not bounded by
+  /// fresh_cache_bytes. Default: true.
+  bool fresh_columnar = true;
 };
 
 /// Where a projector keeps one view (normally the live space and checkpoint).
@@ -117,6 +123,7 @@ private:
   struct slot {
     std::unique_ptr<projection> fold;
     std::unique_ptr<view_txn> tx;
+    std::unique_ptr<columnar_fold> columns; ///< fresh catch_up: the view in columns
     std::string checkpoint_name;
     log_position checkpoint;
     log_position pending; ///< last position folded but not committed
@@ -125,7 +132,11 @@ private:
   /// Fresh mode: decodes the page on two threads, then folds the views in two
   /// groups on two threads (each view's rows stay on one thread).
   result<void> fold_parallel(std::span<const events::envelope> page);
-  result<void> commit();
+  /// Writes the batch and moves checkpoints. Columnar views are written and
+  /// their checkpoints moved only when `last` (the end of a catch_up).
+  result<void> commit(bool last = true);
+  /// Forgets what was folded since the checkpoints (after an error).
+  void reset_pending();
   std::size_t cached_bytes() const;
 
   storage::event_store* log_;
@@ -177,6 +188,17 @@ struct rebuild_report {
 result<std::vector<rebuild_report>> rebuild(storage::event_store& log, storage::kv_store& kv,
                                             const std::vector<std::string>& views,
                                             const rebuild_options& opts = {});
+
+/// The view format the rows in `kv` were written with ("@format" in
+/// meta_space; absent: 1, the format before it was recorded).
+result<std::uint32_t> stored_view_format(storage::kv_store& kv);
+
+/// When the stored view format is not `view_format`, moves every view to a
+/// fresh, empty generation with checkpoint 0 and records the new format, in
+/// one batch (the old spaces are erased in it); the next catch_up folds the
+/// whole log in the current layout. A data directory whose views were never
+/// written just gets the format recorded. Returns whether views were reset.
+result<bool> reset_views_for_format(storage::kv_store& kv);
 
 /// Builds the named views as they were at log position `until` into scratch
 /// spaces "<view>@asof" (replacing earlier ones) and returns view -> space,

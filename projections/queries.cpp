@@ -428,22 +428,82 @@ result<page<envelope>> queries::audit_stream(storage::event_store& log, std::str
 result<page<envelope>> queries::audit_correlation(storage::event_store& log,
                                                   std::string_view correlation,
                                                   const page_request& p) const {
+  // Rows are blocks of positions (views.hpp audit_block); the cursor is the
+  // hex of "c\0<correlation>\0<be64 last position returned>".
+  OTA_TRYV(check_limit(p));
   OTA_TRY(sp, space("audit"));
-  page<envelope> out;
   const std::string prefix = make_key("c", correlation) + std::string(1, '\0');
-  OTA_TRY(next, scan_items(*kv_, sp, prefix, p,
-                           [&](const std::string& k, const std::string&) -> result<bool> {
-                             auto b = std::string_view{k}.substr(prefix.size());
-                             std::uint64_t pos = 0;
-                             for (unsigned char ch : b)
-                               pos = (pos << 8) | ch;
-                             auto e = log.read_all(log_position{pos}, 1);
-                             if (!e) return internal::fail_with(e.error(), storage::error_detail());
-                             if (e.value().empty()) return false;
-                             out.items.push_back(std::move(e.value().front()));
-                             return true;
-                           }));
-  out.next = std::move(next);
+  auto be64_at = [](std::string_view b) {
+    std::uint64_t v = 0;
+    for (unsigned char ch : b.substr(0, 8))
+      v = (v << 8) | ch;
+    return v;
+  };
+  std::uint64_t after = 0; // positions <= after were returned by earlier pages
+  if (!p.cursor.empty()) {
+    OTA_TRY(k, from_hex(p.cursor));
+    if (!std::string_view{k}.starts_with(prefix) || k.size() != prefix.size() + 8)
+      return invalid(fmt::format("cursor '{}' belongs to another list", p.cursor));
+    after = be64_at(std::string_view{k}.substr(prefix.size()));
+  }
+  page<envelope> out;
+  std::uint64_t last = 0;
+  bool full = false;
+  // Takes the positions of one block row; false once the page is full.
+  auto take = [&](const std::string& key, const std::string& value) -> result<bool> {
+    if (value.empty())
+      return internal::fail_with(
+          make_error_code(storage::errc::corruption),
+          fmt::format("audit view: correlation '{}' has a row of the old one-key-per-event layout "
+                      "(view format 1); run 'otaledger rebuild audit'",
+                      correlation));
+    if (key.size() != prefix.size() + 8 || value.size() % 2 != 0)
+      return internal::fail_with(
+          make_error_code(storage::errc::corruption),
+          fmt::format("audit view: a malformed row for correlation '{}'", correlation));
+    const std::uint64_t block = be64_at(std::string_view{key}.substr(prefix.size()));
+    for (std::size_t i = 0; i < value.size(); i += 2) {
+      const std::uint64_t pos = block + (static_cast<unsigned char>(value[i]) << 8 |
+                                         static_cast<unsigned char>(value[i + 1]));
+      if (pos <= after) continue;
+      if (out.items.size() == p.limit) {
+        full = true;
+        return false;
+      }
+      auto e = log.read_all(log_position{pos}, 1);
+      if (!e) return internal::fail_with(e.error(), storage::error_detail());
+      if (e.value().empty()) continue;
+      out.items.push_back(std::move(e.value().front()));
+      last = pos;
+    }
+    return true;
+  };
+  std::string from; // scan after this key ("": from the first block)
+  if (after > 0) {
+    // The cursor's own block first, then the blocks after it.
+    from = prefix;
+    for (int i = 7; i >= 0; --i)
+      from.push_back(static_cast<char>(((after - after % audit_block) >> (8 * i)) & 0xFF));
+    OTA_TRY(row, kv_->get(sp, from));
+    if (row) {
+      OTA_TRYV(take(from, *row));
+    }
+  }
+  while (!full) {
+    OTA_TRY(pg, kv_->scan(sp, storage::scan_range{prefix, from, {}}, 16));
+    for (auto& [k, v] : pg.rows) {
+      OTA_TRY(more, take(k, v));
+      if (!more) break;
+      from = k;
+    }
+    if (!pg.more) break;
+  }
+  if (full) {
+    std::string k = prefix;
+    for (int i = 7; i >= 0; --i)
+      k.push_back(static_cast<char>((last >> (8 * i)) & 0xFF));
+    out.next = to_hex(k);
+  }
   return out;
 }
 

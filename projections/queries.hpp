@@ -135,7 +135,9 @@ public:
   /// order, read from the log's stream index; the cursor is a version.
   static result<page<events::envelope>>
   audit_stream(storage::event_store& log, std::string_view stream, const page_request& p);
-  /// Every event of a correlation id (a command and all its effects), in log order.
+  /// Every event of a correlation id (a command and all its effects), in log
+  /// order, from the audit view's blocks of positions; the cursor is the hex of
+  /// the audit key of the last position returned.
   result<page<events::envelope>> audit_correlation(storage::event_store& log,
                                                    std::string_view correlation,
                                                    const page_request& p) const;

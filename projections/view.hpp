@@ -34,9 +34,16 @@ class kv_store;
 
 namespace otaledger::projections {
 
-/// Bumped whenever a view's fold or row layout changes; the projector rebuilds
-/// views whose stored format differs.
-inline constexpr std::uint32_t view_format = 1;
+/// Bumped whenever a view's fold or row layout changes (2: the audit view's
+/// blocks). `otaledger serve` compares it with the format recorded in the
+/// data directory and refolds every view from the log when they differ
+/// (reset_views_for_format, projector.hpp).
+inline constexpr std::uint32_t view_format = 2;
+
+/// The audit view keeps one row per (correlation id, block of this many log
+/// positions): the key ends with the block's first position (be64), the value
+/// lists the positions in it as big-endian 16-bit offsets, in order.
+inline constexpr std::uint64_t audit_block = 4096;
 
 /// The rows of one view as one fold step sees them: reads fall through a
 /// per-batch overlay to the kv store; writes stay in the overlay until the
@@ -221,6 +228,39 @@ private:
   std::error_code error_;
 };
 
+/// Where a columnar fold writes its rows: every row of the view once, in
+/// bytewise key order (the sink refuses a key not above the previous one).
+class row_sink {
+public:
+  virtual ~row_sink() = default;
+  virtual result<void> add(std::string_view key, std::string_view value) = 0;
+};
+
+/// A fresh fold held in memory in the fold's own columns (fresh mode only:
+/// a rebuild or as-of fold from position 1 into an erased space). Ids are
+/// interned to dense integers once, rows live in flat vectors indexed by them,
+/// and nothing is written until the end, when `write` produces the view's rows
+/// in key order. The rows are the same bytes the view_txn fold of the same
+/// events writes (both run the same step function over their own row access).
+class columnar_fold {
+public:
+  virtual ~columnar_fold() = default;
+  /// Folds one event the projection wants (`ev` as for projection::apply).
+  virtual void apply(const events::envelope& env, const events::event* ev) = 0;
+  /// Every row of the view, in key order.
+  virtual result<void> write(row_sink& out) = 0;
+  /// The first error met while folding (the fold must not be written then).
+  std::error_code error() const noexcept { return error_; }
+
+protected:
+  void fail(std::error_code ec) {
+    if (!error_) error_ = ec;
+  }
+
+private:
+  std::error_code error_;
+};
+
 /// One view's fold.
 class projection {
 public:
@@ -237,6 +277,9 @@ public:
   /// Folds one event into the rows. Must be deterministic. `ev` is the
   /// decoded envelope (non-null when needs_event()).
   virtual void apply(view_txn& tx, const events::envelope& env, const events::event* ev) const = 0;
+  /// A columnar fold of the same view for fresh folds from position 1, or
+  /// nullptr when the view has none (then fresh folds use view_txn).
+  virtual std::unique_ptr<columnar_fold> columnar() const { return nullptr; }
 };
 
 /// Key building: components joined by NUL (ids never contain NUL), so one

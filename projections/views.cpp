@@ -10,6 +10,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <set>
 
 namespace otaledger::projections {
 
@@ -173,6 +177,538 @@ progress_row new_progress() {
   return p;
 }
 
+// ---------------------------------------------------------------------------
+// columnar folds: shared pieces
+
+constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+std::uint64_t id_hash(std::string_view key) noexcept {
+  const char* p = key.data();
+  std::size_t n = key.size();
+  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    h = (h ^ load64(p)) * 0x9fb21c651e98df25ull;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    char b[8] = {};
+    std::memcpy(b, p, n);
+    h = (h ^ load64(b)) * 0x9fb21c651e98df25ull;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+/// Dense ids (0, 1, ...) for strings: an open-addressing table of
+/// (32-bit hash tag, id + 1) words, one probe sequence per lookup; the last
+/// id found is checked first (consecutive events often share an id).
+class interner {
+public:
+  /// The id of `s`; a new id when `s` was never seen (`added` tells).
+  std::uint32_t intern(std::string_view s, bool& added) {
+    added = false;
+    if (last_ != none && names_[last_] == s) return last_;
+    const std::uint64_t h = id_hash(s);
+    if (!index_.empty()) {
+      const std::size_t mask = index_.size() - 1;
+      for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const std::uint64_t w = index_[i];
+        if (w == 0) break;
+        if ((w >> 32) == (h >> 32)) {
+          const auto id = static_cast<std::uint32_t>((w & 0xFFFFFFFFu) - 1);
+          if (names_[id] == s) return last_ = id;
+        }
+      }
+    }
+    if ((names_.size() + 1) * 2 > index_.size()) grow();
+    const std::size_t mask = index_.size() - 1;
+    std::size_t i = h & mask;
+    while (index_[i] != 0)
+      i = (i + 1) & mask;
+    names_.emplace_back(s);
+    hashes_.push_back(h);
+    index_[i] = ((h >> 32) << 32) | names_.size();
+    added = true;
+    return last_ = static_cast<std::uint32_t>(names_.size() - 1);
+  }
+  std::uint32_t intern(std::string_view s) {
+    bool added;
+    return intern(s, added);
+  }
+  const std::string& name(std::uint32_t id) const { return names_[id]; }
+  std::size_t size() const noexcept { return names_.size(); }
+
+  /// Every id, in bytewise order of the strings: sorted on 16 bytes after
+  /// the prefix all strings share (as two big-endian words), then on the rest.
+  std::vector<std::uint32_t> sorted() const {
+    std::size_t skip = names_.empty() ? 0 : names_[0].size();
+    for (const auto& n : names_) {
+      std::size_t i = 0;
+      const std::size_t m = std::min(skip, n.size());
+      while (i < m && n[i] == names_[0][i])
+        ++i;
+      skip = i;
+    }
+    struct item {
+      std::uint64_t w0, w1;
+      std::uint32_t id;
+    };
+    std::vector<item> items;
+    items.reserve(names_.size());
+    for (std::uint32_t id = 0; id < names_.size(); ++id) {
+      const auto& n = names_[id];
+      char b[16] = {};
+      if (n.size() > skip)
+        std::memcpy(b, n.data() + skip, std::min<std::size_t>(16, n.size() - skip));
+      items.push_back({__builtin_bswap64(load64(b)), __builtin_bswap64(load64(b + 8)), id});
+    }
+    std::sort(items.begin(), items.end(), [&](const item& a, const item& b) {
+      if (a.w0 != b.w0) return a.w0 < b.w0;
+      if (a.w1 != b.w1) return a.w1 < b.w1;
+      return names_[a.id] < names_[b.id];
+    });
+    std::vector<std::uint32_t> out;
+    out.reserve(items.size());
+    for (auto& it : items)
+      out.push_back(it.id);
+    return out;
+  }
+  /// rank[id] = the id's place in sorted().
+  static std::vector<std::uint32_t> ranks(const std::vector<std::uint32_t>& order) {
+    std::vector<std::uint32_t> r(order.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i)
+      r[order[i]] = i;
+    return r;
+  }
+
+private:
+  void grow() {
+    std::vector<std::uint64_t> bigger(index_.empty() ? 1024 : index_.size() * 2, 0);
+    const std::size_t mask = bigger.size() - 1;
+    for (std::size_t id = 0; id < names_.size(); ++id) {
+      const std::uint64_t h = hashes_[id];
+      std::size_t i = h & mask;
+      while (bigger[i] != 0)
+        i = (i + 1) & mask;
+      bigger[i] = ((h >> 32) << 32) | (id + 1);
+    }
+    index_.swap(bigger);
+  }
+
+  std::vector<std::string> names_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<std::uint64_t> index_;
+  std::uint32_t last_ = none;
+};
+
+/// Returns a failed result<void> (usable as one statement anywhere).
+#define ROWS_TRY(...)                                                                              \
+  do {                                                                                             \
+    if (auto r_ = (__VA_ARGS__); !r_) return r_;                                                   \
+  } while (0)
+
+/// Writes rows into a row_sink from reused buffers.
+class row_writer {
+public:
+  explicit row_writer(row_sink& out) : out_(&out) {}
+  /// Starts a key with its first component.
+  row_writer& key(std::string_view first) {
+    key_.assign(first);
+    return *this;
+  }
+  row_writer& part(std::string_view p) {
+    key_.push_back('\0');
+    key_.append(p);
+    return *this;
+  }
+  template <class Row> result<void> row(const Row& r) {
+    value_.clear();
+    events::detail::binary_writer w{value_};
+    w.write(r);
+    return out_->add(key_, value_);
+  }
+  result<void> empty() { return out_->add(key_, {}); }
+
+private:
+  row_sink* out_;
+  std::string key_, value_;
+};
+
+void move_wave(wave_row& w, std::optional<execution_phase> from, execution_phase to) {
+  w.in_phase.resize(phase_count, 0);
+  if (from) {
+    auto& f = w.in_phase[static_cast<std::size_t>(*from)];
+    if (f > 0) --f;
+  }
+  ++w.in_phase[static_cast<std::size_t>(to)];
+}
+
+// The executions fold of one event over a row access `R` (the view_txn
+// overlay for live folds, columns for fresh ones): the same steps in the same
+// order, so both give the same rows.
+//
+// R provides:
+//   progress_row& progress(task)            the task's progress (new_progress() when absent)
+//   execution_row& assign(task, device, execution_row)  writes the row (replaces one)
+//   execution_row* find_exec(task, device)  the row to change, or nullptr
+//   void x_move(task, device, from, to)     the phase index: erase `from` (if any), put `to`
+//   wave_row& wave(task, wave)              the wave's row (empty when absent)
+//   device_info_row* find_info(device)      the row to change, or nullptr
+//   device_info_row& put_info(device)       the row to write (empty when absent)
+//   void mac_erase(mac, device), mac_put(mac, device)
+template <class R, class E>
+void executions_step(R& rows, const envelope& env, const event& ev, const E& e) {
+  if constexpr (std::is_same_v<E, device_registered> || std::is_same_v<E, device_edited>) {
+    const device_info_row* old = rows.find_info(e.device);
+    const bool had = old != nullptr;
+    std::string old_mac = had ? old->mac : std::string{};
+    device_info_row& row = rows.put_info(e.device);
+    row.name = e.name;
+    row.mac = e.mac;
+    row.imei = e.imei;
+    if (had && !old_mac.empty() && old_mac != row.mac) rows.mac_erase(old_mac, e.device);
+    if (!row.mac.empty()) rows.mac_put(row.mac, e.device);
+  } else if constexpr (std::is_same_v<E, device_came_online> ||
+                       std::is_same_v<E, device_went_offline>) {
+    auto* row = rows.find_info(e.device);
+    if (!row) return;
+    row->online = std::is_same_v<E, device_came_online>;
+  } else if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
+    progress_row& p = rows.progress(e.task);
+    if constexpr (std::is_same_v<E, task_started>)
+      p.wave = 0;
+    else
+      p.wave = e.wave;
+  } else if constexpr (requires {
+                         e.task;
+                         e.device;
+                       }) {
+    progress_row* p = &rows.progress(e.task);
+    execution_row* row = nullptr;
+    std::optional<execution_phase> before;
+    if constexpr (std::is_same_v<E, execution_assigned>) {
+      execution_row fresh;
+      fresh.device = e.device;
+      fresh.task = e.task;
+      fresh.ordinal = p->total;
+      row = &rows.assign(e.task, e.device, std::move(fresh));
+    } else {
+      row = rows.find_exec(e.task, e.device);
+      if (row) before = row->phase;
+    }
+    auto counters = to_counters(*p);
+    counters.apply(ev);
+    from_counters(counters, *p);
+    if (!row) return;
+    // The domain's own fold of one execution: a device state holding just it
+    // (its executions vector reused across events).
+    thread_local std::vector<domain::execution_state> spare;
+    domain::device_state d;
+    d.id = e.device;
+    d.registered = true;
+    d.executions = std::move(spare);
+    d.executions.clear();
+    d.executions.push_back(to_state(*row));
+    if constexpr (!std::is_same_v<E, execution_assigned>) d = domain::evolve(std::move(d), ev);
+    from_state(d.executions.front(), *row);
+    spare = std::move(d.executions);
+    row->updated = env.time;
+    const auto after = row->phase;
+    if (!row->wave && after == execution_phase::notified) {
+      row->wave = p->wave;
+      move_wave(rows.wave(e.task, *row->wave), std::nullopt, after);
+    } else if (row->wave && before && *before != after) {
+      move_wave(rows.wave(e.task, *row->wave), before, after);
+    }
+    if (!before || *before != after) rows.x_move(e.task, e.device, before, after);
+  }
+}
+
+/// executions_step's rows in a view_txn (the live fold).
+struct executions_txn_rows {
+  view_txn& tx;
+  std::string& key; // a reused buffer
+
+  progress_row& progress(std::string_view task) {
+    build_key(key, "c", task);
+    progress_row* p = tx.edit_row<progress_row>(key);
+    return p ? *p : tx.put_row(key, new_progress());
+  }
+  execution_row& assign(std::string_view task, std::string_view device, execution_row row) {
+    return tx.put_row(build_key(key, "t", task, device), std::move(row));
+  }
+  execution_row* find_exec(std::string_view task, std::string_view device) {
+    return tx.edit_row<execution_row>(build_key(key, "t", task, device));
+  }
+  void x_move(std::string_view task, std::string_view device, std::optional<execution_phase> from,
+              execution_phase to) {
+    if (from) tx.erase(build_key(key, "x", task, phase_name(*from), device));
+    tx.put(build_key(key, "x", task, phase_name(to), device), {});
+  }
+  wave_row& wave(std::string_view task, std::uint32_t wave) {
+    const std::string w = be32(wave);
+    build_key(key, "w", task, w);
+    wave_row* r = tx.edit_row<wave_row>(key);
+    return r ? *r : tx.put_row(key, wave_row{});
+  }
+  device_info_row* find_info(std::string_view device) {
+    return tx.edit_row<device_info_row>(build_key(key, "d", device));
+  }
+  device_info_row& put_info(std::string_view device) {
+    build_key(key, "d", device);
+    device_info_row* r = tx.edit_row<device_info_row>(key);
+    return r ? *r : tx.put_row(key, device_info_row{});
+  }
+  void mac_erase(std::string_view mac, std::string_view device) {
+    tx.erase(build_key(key, "m", mac, device));
+  }
+  void mac_put(std::string_view mac, std::string_view device) {
+    tx.put(build_key(key, "m", mac, device), {});
+  }
+};
+
+/// The executions view in columns: tasks and devices interned, one struct
+/// per task, device and (task, device) execution; the phase index kept as a
+/// bit per phase on each execution.
+class executions_columns final : public columnar_fold {
+public:
+  void apply(const envelope& env, const event* ev) override {
+    std::visit([&](const auto& e) { executions_step(*this, env, *ev, e); }, *ev);
+  }
+
+  progress_row& progress(std::string_view task) {
+    task_col& t = task_of(task);
+    if (!t.has_progress) {
+      t.progress = new_progress();
+      t.has_progress = true;
+    }
+    return t.progress;
+  }
+  execution_row& assign(std::string_view task, std::string_view device, execution_row row) {
+    const std::uint32_t t = task_id(task);
+    const std::uint32_t d = device_id(device);
+    exec_col* x = find(t, d);
+    if (!x) {
+      execs_.push_back(exec_col{t, d, devices_[d].first_exec, 0, {}});
+      devices_[d].first_exec = static_cast<std::uint32_t>(execs_.size() - 1);
+      x = &execs_.back();
+    }
+    x->row = std::move(row);
+    current_ = x;
+    return x->row;
+  }
+  execution_row* find_exec(std::string_view task, std::string_view device) {
+    exec_col* x = find(task_id(task), device_id(device));
+    current_ = x;
+    return x ? &x->row : nullptr;
+  }
+  void x_move(std::string_view, std::string_view, std::optional<execution_phase> from,
+              execution_phase to) {
+    // Called right after assign/find_exec of the same execution.
+    if (from) current_->x &= static_cast<std::uint16_t>(~(1u << static_cast<unsigned>(*from)));
+    current_->x |= static_cast<std::uint16_t>(1u << static_cast<unsigned>(to));
+  }
+  wave_row& wave(std::string_view task, std::uint32_t wave) {
+    task_col& t = task_of(task);
+    for (auto& [n, row] : t.waves)
+      if (n == wave) return row;
+    t.waves.emplace_back(wave, wave_row{});
+    return t.waves.back().second;
+  }
+  device_info_row* find_info(std::string_view device) {
+    device_col& d = devices_[device_id(device)];
+    return d.has_info ? &d.info : nullptr;
+  }
+  device_info_row& put_info(std::string_view device) {
+    device_col& d = devices_[device_id(device)];
+    d.has_info = true;
+    return d.info;
+  }
+  // "m" keys: a device's first key is kept on the device; any later change
+  // of its keys (a MAC edited) goes to a log replayed in order at the end.
+  void mac_erase(std::string_view mac, std::string_view device) {
+    const auto id = device_id(device);
+    devices_[id].mac_logged = true;
+    macs_.push_back({std::string{mac}, id, false});
+  }
+  void mac_put(std::string_view mac, std::string_view device) {
+    const auto id = device_id(device);
+    device_col& d = devices_[id];
+    if (!d.mac_logged) {
+      if (!d.mac_first) {
+        d.mac_key = std::string{mac};
+        d.mac_first = true;
+        return;
+      }
+      if (d.mac_key == mac) return; // the key exists already
+      d.mac_logged = true;
+    }
+    macs_.push_back({std::string{mac}, id, true});
+  }
+
+  result<void> write(row_sink& sink) override {
+    row_writer out{sink};
+    const auto task_order = task_names_.sorted();
+    const auto device_order = device_names_.sorted();
+    const auto device_rank = interner::ranks(device_order);
+    // c: progress per task
+    for (auto t : task_order)
+      if (tasks_[t].has_progress)
+        ROWS_TRY(out.key("c").part(task_names_.name(t)).row(tasks_[t].progress));
+    // d: device info
+    for (auto d : device_order)
+      if (devices_[d].has_info)
+        ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].info));
+    // m: (mac, device) index
+    {
+      std::vector<std::pair<std::string_view, std::uint32_t>> keys = mac_keys();
+      std::sort(keys.begin(), keys.end(), [&](const auto& a, const auto& b) {
+        if (a.first != b.first) return a.first < b.first;
+        return device_rank[a.second] < device_rank[b.second];
+      });
+      for (auto& [mac, d] : keys)
+        ROWS_TRY(out.key("m").part(mac).part(device_names_.name(d)).empty());
+    }
+    // t: executions by (task, device); x: by (task, phase name, device)
+    const auto task_rank = interner::ranks(task_order);
+    std::vector<std::uint32_t> execs(execs_.size());
+    for (std::uint32_t i = 0; i < execs.size(); ++i)
+      execs[i] = i;
+    {
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+      keyed.reserve(execs_.size());
+      for (std::uint32_t i = 0; i < execs_.size(); ++i)
+        keyed.emplace_back(
+            (std::uint64_t{task_rank[execs_[i].task]} << 32) | device_rank[execs_[i].device], i);
+      std::sort(keyed.begin(), keyed.end());
+      for (std::size_t i = 0; i < keyed.size(); ++i)
+        execs[i] = keyed[i].second;
+    }
+    for (auto i : execs) {
+      const exec_col& x = execs_[i];
+      ROWS_TRY(out.key("t")
+                   .part(task_names_.name(x.task))
+                   .part(device_names_.name(x.device))
+                   .row(x.row));
+    }
+    // w: waves per task, in wave order
+    for (auto t : task_order) {
+      auto waves = tasks_[t].waves;
+      std::sort(waves.begin(), waves.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto& [n, row] : waves)
+        ROWS_TRY(out.key("w").part(task_names_.name(t)).part(be32(n)).row(row));
+    }
+    // x: per task, phases in name order, devices in order
+    std::vector<std::pair<std::string_view, unsigned>> phases;
+    for (unsigned p = 0; p < phase_count; ++p)
+      phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
+    std::sort(phases.begin(), phases.end());
+    for (std::size_t from = 0; from < execs.size();) {
+      std::size_t to = from;
+      const std::uint32_t task = execs_[execs[from]].task;
+      while (to < execs.size() && execs_[execs[to]].task == task)
+        ++to;
+      for (auto& [pname, p] : phases)
+        for (std::size_t i = from; i < to; ++i) {
+          const exec_col& x = execs_[execs[i]];
+          if (x.x & (1u << p))
+            ROWS_TRY(out.key("x")
+                         .part(task_names_.name(task))
+                         .part(pname)
+                         .part(device_names_.name(x.device))
+                         .empty());
+        }
+      from = to;
+    }
+    return outcome::success();
+  }
+
+private:
+  struct task_col {
+    bool has_progress = false;
+    progress_row progress;
+    std::vector<std::pair<std::uint32_t, wave_row>> waves;
+  };
+  struct device_col {
+    bool has_info = false;
+    bool mac_first = false;  ///< mac_key is the device's first "m" key
+    bool mac_logged = false; ///< later changes of its "m" keys are in macs_
+    device_info_row info;
+    std::string mac_key;
+    std::uint32_t first_exec = none;
+  };
+  struct exec_col {
+    std::uint32_t task, device;
+    std::uint32_t next_of_device; ///< the device's previous execution (none: last)
+    std::uint16_t x;              ///< bit per execution_phase: its "x" index key exists
+    execution_row row;
+  };
+  struct mac_change {
+    std::string mac;
+    std::uint32_t device;
+    bool put;
+  };
+
+  std::uint32_t task_id(std::string_view task) {
+    bool added;
+    const auto id = task_names_.intern(task, added);
+    if (added) tasks_.emplace_back();
+    return id;
+  }
+  task_col& task_of(std::string_view task) { return tasks_[task_id(task)]; }
+  std::uint32_t device_id(std::string_view device) {
+    bool added;
+    const auto id = device_names_.intern(device, added);
+    if (added) devices_.emplace_back();
+    return id;
+  }
+  exec_col* find(std::uint32_t t, std::uint32_t d) {
+    for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
+      if (execs_[i].task == t) return &execs_[i];
+    return nullptr;
+  }
+  /// The "m" keys that exist: each device's one key, then the rarer changes
+  /// (a device whose MAC changed) replayed in order.
+  std::vector<std::pair<std::string_view, std::uint32_t>> mac_keys() const {
+    std::vector<std::pair<std::string_view, std::uint32_t>> out;
+    if (macs_.empty()) {
+      for (std::uint32_t d = 0; d < devices_.size(); ++d)
+        if (devices_[d].mac_first) out.emplace_back(devices_[d].mac_key, d);
+      return out;
+    }
+    std::set<std::pair<std::string_view, std::uint32_t>> keys;
+    for (std::uint32_t d = 0; d < devices_.size(); ++d)
+      if (devices_[d].mac_first) keys.emplace(devices_[d].mac_key, d);
+    for (const auto& c : macs_)
+      if (c.put)
+        keys.emplace(c.mac, c.device);
+      else
+        keys.erase({c.mac, c.device});
+    out.assign(keys.begin(), keys.end());
+    return out;
+  }
+
+  interner task_names_, device_names_;
+  std::vector<task_col> tasks_;
+  std::vector<device_col> devices_;
+  std::vector<exec_col> execs_;
+  std::vector<mac_change> macs_;
+  exec_col* current_ = nullptr;
+};
+
 class executions_view final : public projection {
 public:
   std::string_view name() const override { return "executions"; }
@@ -181,104 +717,13 @@ public:
            type == "task.wave_advanced" || type == "device.registered" || type == "device.edited" ||
            type == "device.came_online" || type == "device.went_offline";
   }
-
   void apply(view_txn& tx, const envelope& env, const event* ev) const override {
-    std::visit([&](const auto& e) { on(tx, env, *ev, e); }, *ev);
+    thread_local std::string key; // reused: no allocation per event
+    executions_txn_rows rows{tx, key};
+    std::visit([&](const auto& e) { executions_step(rows, env, *ev, e); }, *ev);
   }
-
-private:
-  template <class E> void on(view_txn& tx, const envelope& env, const event& ev, const E& e) const {
-    if constexpr (std::is_same_v<E, device_registered> || std::is_same_v<E, device_edited>) {
-      auto key = make_key("d", e.device);
-      auto old = tx.get_row<device_info_row>(key);
-      device_info_row row = old.value_or(device_info_row{});
-      row.name = e.name;
-      row.mac = e.mac;
-      row.imei = e.imei;
-      if (old && !old->mac.empty() && old->mac != row.mac)
-        tx.erase(make_key("m", old->mac, e.device));
-      if (!row.mac.empty()) tx.put(make_key("m", row.mac, e.device), {});
-      tx.put_row(std::move(key), row);
-    } else if constexpr (std::is_same_v<E, device_came_online> ||
-                         std::is_same_v<E, device_went_offline>) {
-      auto* row = tx.edit_row<device_info_row>(make_key("d", e.device));
-      if (!row) return;
-      row->online = std::is_same_v<E, device_came_online>;
-    } else if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
-      auto key = make_key("c", e.task);
-      progress_row* p = tx.edit_row<progress_row>(key);
-      if (!p) p = &tx.put_row(key, new_progress());
-      if constexpr (std::is_same_v<E, task_started>)
-        p->wave = 0;
-      else
-        p->wave = e.wave;
-    } else if constexpr (requires {
-                           e.task;
-                           e.device;
-                         }) {
-      // The hottest fold: keys are built in reused buffers, rows are edited
-      // in place in the overlay (decoded once per batch, encoded at flush).
-      thread_local std::string ckey, key, xkey;
-      build_key(ckey, "c", e.task);
-      progress_row* p = tx.edit_row<progress_row>(ckey);
-      if (!p) p = &tx.put_row(ckey, new_progress());
-      build_key(key, "t", e.task, e.device);
-      execution_row* row = nullptr;
-      std::optional<execution_phase> before;
-      if constexpr (std::is_same_v<E, execution_assigned>) {
-        execution_row fresh;
-        fresh.device = e.device;
-        fresh.task = e.task;
-        fresh.ordinal = p->total;
-        row = &tx.put_row(key, std::move(fresh));
-      } else {
-        row = tx.edit_row<execution_row>(key);
-        if (row) before = row->phase;
-      }
-      auto counters = to_counters(*p);
-      counters.apply(ev);
-      from_counters(counters, *p);
-      if (row) {
-        // The domain's own fold of one execution: a device state holding just
-        // it (its executions vector reused across events).
-        thread_local std::vector<domain::execution_state> spare;
-        domain::device_state d;
-        d.id = e.device;
-        d.registered = true;
-        d.executions = std::move(spare);
-        d.executions.clear();
-        d.executions.push_back(to_state(*row));
-        if constexpr (!std::is_same_v<E, execution_assigned>) d = domain::evolve(std::move(d), ev);
-        from_state(d.executions.front(), *row);
-        spare = std::move(d.executions);
-        row->updated = env.time;
-        const auto after = row->phase;
-        if (!row->wave && after == execution_phase::notified) {
-          row->wave = p->wave;
-          move_wave(tx, e.task, *row->wave, std::nullopt, after);
-        } else if (row->wave && before && *before != after) {
-          move_wave(tx, e.task, *row->wave, before, after);
-        }
-        if (!before || *before != after) {
-          if (before) tx.erase(build_key(xkey, "x", e.task, phase_name(*before), e.device));
-          tx.put(build_key(xkey, "x", e.task, phase_name(after), e.device), {});
-        }
-      }
-    }
-  }
-
-  static void move_wave(view_txn& tx, std::string_view task, std::uint32_t wave,
-                        std::optional<execution_phase> from, execution_phase to) {
-    thread_local std::string key;
-    build_key(key, "w", task, be32(wave));
-    wave_row* w = tx.edit_row<wave_row>(key);
-    if (!w) w = &tx.put_row(key, wave_row{});
-    w->in_phase.resize(phase_count, 0);
-    if (from) {
-      auto& f = w->in_phase[static_cast<std::size_t>(*from)];
-      if (f > 0) --f;
-    }
-    ++w->in_phase[static_cast<std::size_t>(to)];
+  std::unique_ptr<columnar_fold> columnar() const override {
+    return std::make_unique<executions_columns>();
   }
 };
 
@@ -321,58 +766,185 @@ fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
   return r;
 }
 
+// The fleet fold of one device event over a row access `R`:
+//   const fleet_row* find(device)                 nullptr when absent
+//   void put(device, fleet_row)
+//   product_counts_row& counts(product)          (empty when absent; written)
+//   void version_add(product, kind, version, by) the "v" count row, erased at 0
+//   void p_put(product, device)
+template <class R> void fleet_step(R& rows, const envelope& env, const event& ev) {
+  const std::string_view id = std::visit(
+      [](const auto& e) -> std::string_view {
+        if constexpr (requires { e.device; }) return e.device;
+        return {};
+      },
+      ev);
+  const fleet_row* old = rows.find(id);
+  domain::device_state d = old ? to_state(*old) : domain::device_state{};
+  d = domain::evolve(std::move(d), ev);
+  if (!d.registered) return;
+  fleet_row row = to_row(d, env.time);
+  product_counts_row& counts = rows.counts(row.product);
+  if (!old) {
+    ++counts.devices;
+    rows.p_put(row.product, row.device);
+  }
+  const bool was_online = old && old->online;
+  if (row.online != was_online) {
+    if (row.online)
+      ++counts.online;
+    else if (counts.online > 0)
+      --counts.online;
+  }
+  for (auto k : {firmware_kind::fota, firmware_kind::sota}) {
+    const auto& now = k == firmware_kind::fota ? row.fota_version : row.sota_version;
+    const std::string* then = nullptr;
+    if (old) then = k == firmware_kind::fota ? &old->fota_version : &old->sota_version;
+    if (then && *then == now) continue;
+    if (then && !then->empty()) rows.version_add(old->product, k, *then, -1);
+    if (!now.empty()) rows.version_add(row.product, k, now, 1);
+  }
+  rows.put(id, std::move(row));
+}
+
+/// fleet_step's rows in a view_txn (the live fold).
+struct fleet_txn_rows {
+  view_txn& tx;
+  std::string key;
+
+  const fleet_row* find(std::string_view device) {
+    return tx.get_row_ptr<fleet_row>(build_key(key, "d", device));
+  }
+  void put(std::string_view device, fleet_row row) {
+    tx.put_row(build_key(key, "d", device), std::move(row));
+  }
+  product_counts_row& counts(std::string_view product) {
+    build_key(key, "c", product);
+    auto* c = tx.edit_row<product_counts_row>(key);
+    return c ? *c : tx.put_row(key, product_counts_row{});
+  }
+  void version_add(std::string_view product, firmware_kind k, std::string_view version,
+                   std::int64_t by) {
+    build_key(key, "v", product, enum_name(k), version);
+    auto c = tx.get_row<count_row>(key).value_or(count_row{});
+    c.count = by < 0 && c.count == 0 ? 0 : c.count + static_cast<std::uint64_t>(by);
+    if (c.count == 0)
+      tx.erase(key);
+    else
+      tx.put_row(key, c);
+  }
+  void p_put(std::string_view product, std::string_view device) {
+    tx.put(build_key(key, "p", product, device), {});
+  }
+};
+
+/// The fleet view in columns: devices and products interned.
+class fleet_columns final : public columnar_fold {
+public:
+  void apply(const envelope& env, const event* ev) override { fleet_step(*this, env, *ev); }
+
+  const fleet_row* find(std::string_view device) {
+    current_ = device_id(device);
+    return devices_[current_].has ? &devices_[current_].row : nullptr;
+  }
+  void put(std::string_view, fleet_row row) {
+    // Always right after find() of the same device.
+    devices_[current_].row = std::move(row);
+    devices_[current_].has = true;
+  }
+  product_counts_row& counts(std::string_view product) {
+    product_col& p = products_[product_id(product)];
+    p.has = true;
+    return p.counts;
+  }
+  void version_add(std::string_view product, firmware_kind k, std::string_view version,
+                   std::int64_t by) {
+    key_.clear();
+    key_.append(product);
+    key_.push_back('\0');
+    key_.append(enum_name(k));
+    key_.push_back('\0');
+    key_.append(version);
+    auto it = versions_.find(std::string_view{key_});
+    if (it == versions_.end()) it = versions_.emplace(key_, 0).first;
+    auto& c = it->second;
+    c = by < 0 && c == 0 ? 0 : c + static_cast<std::uint64_t>(by);
+  }
+  void p_put(std::string_view product, std::string_view device) {
+    p_keys_.emplace_back(product_id(product), device_id(device));
+  }
+
+  result<void> write(row_sink& sink) override {
+    row_writer out{sink};
+    const auto product_order = product_names_.sorted();
+    const auto device_order = device_names_.sorted();
+    for (auto p : product_order)
+      if (products_[p].has)
+        ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
+    for (auto d : device_order)
+      if (devices_[d].has) ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].row));
+    {
+      const auto product_rank = interner::ranks(product_order);
+      const auto device_rank = interner::ranks(device_order);
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+      keyed.reserve(p_keys_.size());
+      for (std::uint32_t i = 0; i < p_keys_.size(); ++i)
+        keyed.emplace_back((std::uint64_t{product_rank[p_keys_[i].first]} << 32) |
+                               device_rank[p_keys_[i].second],
+                           i);
+      std::sort(keyed.begin(), keyed.end());
+      for (std::size_t i = 0; i < keyed.size(); ++i) {
+        if (i > 0 && keyed[i].first == keyed[i - 1].first) continue; // put twice: one key
+        const auto& [p, d] = p_keys_[keyed[i].second];
+        ROWS_TRY(out.key("p").part(product_names_.name(p)).part(device_names_.name(d)).empty());
+      }
+    }
+    for (const auto& [k, n] : versions_)
+      if (n != 0) ROWS_TRY(out.key("v").part(k).row(count_row{n}));
+    return outcome::success();
+  }
+
+private:
+  struct device_col {
+    bool has = false;
+    fleet_row row;
+  };
+  struct product_col {
+    bool has = false;
+    product_counts_row counts;
+  };
+  std::uint32_t device_id(std::string_view device) {
+    bool added;
+    const auto id = device_names_.intern(device, added);
+    if (added) devices_.emplace_back();
+    return id;
+  }
+  std::uint32_t product_id(std::string_view product) {
+    bool added;
+    const auto id = product_names_.intern(product, added);
+    if (added) products_.emplace_back();
+    return id;
+  }
+
+  interner device_names_, product_names_;
+  std::vector<device_col> devices_;
+  std::vector<product_col> products_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> p_keys_; ///< (product, device)
+  std::map<std::string, std::uint64_t, std::less<>> versions_;  ///< "product\0kind\0version"
+  std::string key_;
+  std::uint32_t current_ = none;
+};
+
 class fleet_view final : public projection {
 public:
   std::string_view name() const override { return "fleet"; }
   bool wants(std::string_view type) const override { return type.starts_with("device."); }
   void apply(view_txn& tx, const envelope& env, const event* ev) const override {
-    const std::string id = std::visit(
-        [](const auto& e) -> std::string {
-          if constexpr (requires { e.device; }) return e.device;
-          return {};
-        },
-        *ev);
-    auto key = make_key("d", id);
-    auto old = tx.get_row<fleet_row>(key);
-    domain::device_state d = old ? to_state(*old) : domain::device_state{};
-    d = domain::evolve(std::move(d), *ev);
-    if (!d.registered) return;
-    fleet_row row = to_row(d, env.time);
-    auto add = [&](std::string k, std::int64_t by) {
-      auto c = tx.get_row<count_row>(k).value_or(count_row{});
-      c.count = by < 0 && c.count == 0 ? 0 : c.count + static_cast<std::uint64_t>(by);
-      if (c.count == 0)
-        tx.erase(std::move(k));
-      else
-        tx.put_row(std::move(k), c);
-    };
-    auto version_key = [&](const fleet_row& r, firmware_kind k) {
-      return make_key("v", r.product, enum_name(k),
-                      k == firmware_kind::fota ? r.fota_version : r.sota_version);
-    };
-    auto counts_key = make_key("c", row.product);
-    auto counts = tx.get_row<product_counts_row>(counts_key).value_or(product_counts_row{});
-    if (!old) {
-      ++counts.devices;
-      tx.put(make_key("p", row.product, row.device), {});
-    }
-    const bool was_online = old && old->online;
-    if (row.online != was_online) {
-      if (row.online)
-        ++counts.online;
-      else if (counts.online > 0)
-        --counts.online;
-    }
-    for (auto k : {firmware_kind::fota, firmware_kind::sota}) {
-      const auto& now = k == firmware_kind::fota ? row.fota_version : row.sota_version;
-      const std::string* then = nullptr;
-      if (old) then = k == firmware_kind::fota ? &old->fota_version : &old->sota_version;
-      if (then && *then == now) continue;
-      if (then && !then->empty()) add(version_key(*old, k), -1);
-      if (!now.empty()) add(version_key(row, k), 1);
-    }
-    tx.put_row(std::move(counts_key), counts);
-    tx.put_row(std::move(key), row);
+    fleet_txn_rows rows{tx, {}};
+    fleet_step(rows, env, *ev);
+  }
+  std::unique_ptr<columnar_fold> columnar() const override {
+    return std::make_unique<fleet_columns>();
   }
 };
 
@@ -555,6 +1127,60 @@ public:
 // ---------------------------------------------------------------------------
 // audit
 
+/// The audit view's key of a block of positions:
+/// "c\0<correlation>\0<be64 first position of the block>".
+void audit_key(std::string& key, std::string_view correlation, std::uint64_t block_start) {
+  key.clear();
+  key.append("c");
+  key.push_back('\0');
+  key.append(correlation);
+  key.push_back('\0');
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(block_start & 0xFF);
+    block_start >>= 8;
+  }
+  key.append(b, 8);
+}
+
+/// Appends a position's offset in its block (big-endian 16 bits).
+void audit_offset(std::string& value, std::uint64_t position) {
+  const auto off = static_cast<unsigned>(position % audit_block);
+  value.push_back(static_cast<char>(off >> 8));
+  value.push_back(static_cast<char>(off & 0xFF));
+}
+
+/// The audit view in columns: each correlation's positions (already in order).
+class audit_columns final : public columnar_fold {
+public:
+  void apply(const envelope& env, const event*) override {
+    if (env.meta.correlation.empty()) return;
+    bool added;
+    const auto id = names_.intern(env.meta.correlation, added);
+    if (added) positions_.emplace_back();
+    positions_[id].push_back(env.position());
+  }
+  result<void> write(row_sink& out) override {
+    std::string key, value;
+    for (auto id : names_.sorted()) {
+      const auto& ps = positions_[id];
+      for (std::size_t i = 0; i < ps.size();) {
+        const std::uint64_t block = ps[i] - ps[i] % audit_block;
+        value.clear();
+        for (; i < ps.size() && ps[i] - ps[i] % audit_block == block; ++i)
+          audit_offset(value, ps[i]);
+        audit_key(key, names_.name(id), block);
+        ROWS_TRY(out.add(key, value));
+      }
+    }
+    return outcome::success();
+  }
+
+private:
+  interner names_;
+  std::vector<std::vector<std::uint64_t>> positions_;
+};
+
 class audit_view final : public projection {
 public:
   std::string_view name() const override { return "audit"; }
@@ -562,21 +1188,16 @@ public:
   bool needs_event() const override { return false; }
   void apply(view_txn& tx, const envelope& env, const event*) const override {
     if (env.meta.correlation.empty()) return;
-    std::string key;
-    key.reserve(env.meta.correlation.size() + 12);
-    key.append("c");
-    key.push_back('\0');
-    key.append(env.meta.correlation);
-    key.push_back('\0');
-    char b[8];
-    auto p = env.position();
-    for (int i = 7; i >= 0; --i) {
-      b[i] = static_cast<char>(p & 0xFF);
-      p >>= 8;
-    }
-    key.append(b, 8);
-    // Positions are unique: the key is new, and the fold never reads it.
-    tx.append(std::move(key));
+    const std::uint64_t p = env.position();
+    thread_local std::string key;
+    audit_key(key, env.meta.correlation, p - p % audit_block);
+    std::string value;
+    if (const std::string* v = tx.get(key)) value = *v;
+    audit_offset(value, p);
+    tx.put(key, std::move(value));
+  }
+  std::unique_ptr<columnar_fold> columnar() const override {
+    return std::make_unique<audit_columns>();
   }
 };
 

@@ -80,6 +80,15 @@ struct fixture {
   }
 };
 
+std::string storage_be64(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return s;
+}
+
 std::set<std::string> devices_of(const page<device_status_item>& p) {
   std::set<std::string> s;
   for (auto& i : p.items)
@@ -402,6 +411,7 @@ BOOST_FIXTURE_TEST_CASE(a_rebuild_that_spills_every_page_equals_the_live_view, f
   o.verify = true;
   o.projector.read_page = 3;
   o.projector.fresh_cache_bytes = 1;
+  o.projector.fresh_columnar = false; // every view through the write-back cache
   auto r = rebuild(*log, *kv, all_names(), o);
   BOOST_REQUIRE_MESSAGE(r, error_detail());
   for (auto& rep : r.value()) {
@@ -426,6 +436,119 @@ BOOST_FIXTURE_TEST_CASE(a_rebuild_that_spills_every_page_equals_the_live_view, f
   for (auto& rep : serial.value())
     BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
   BOOST_TEST((live_digests() == before));
+}
+
+BOOST_FIXTURE_TEST_CASE(
+    a_columnar_rebuild_equals_the_live_views_after_mac_edits_and_a_correlation_over_many_blocks,
+    fixture) {
+  rollout();
+  // MACs edited: D1 to a new one, D2 to none, D3 away and back, D4 twice.
+  auto edit = [&](const char* d, const char* mac) {
+    events::device_edited e;
+    e.device = d;
+    e.name = std::string{"meter-"} + d;
+    e.mac = mac;
+    w.given(e, "edits");
+  };
+  edit("D1", "aa:bb:cc:00:00:99");
+  edit("D2", "");
+  edit("D3", "aa:bb:cc:00:00:33");
+  edit("D3", "aa:bb:cc:00:00:03");
+  edit("D4", "aa:bb:cc:00:00:44");
+  edit("D4", "aa:bb:cc:00:00:45");
+  // One correlation over three audit blocks (4096 positions each).
+  const std::uint64_t first = log->head()() + 1;
+  const std::uint64_t n = 2 * audit_block + 10;
+  for (std::uint64_t i = 0; i < n; ++i)
+    w.given(events::device_conditions_changed{i % 2 ? "D1" : "D4",
+                                              static_cast<std::uint32_t>(i % 31),
+                                              static_cast<std::uint32_t>(i % 101)},
+            "long");
+  // Live: pages of random sizes, committed one by one.
+  projector live{*log, *kv, make_all_views()};
+  BOOST_REQUIRE(live.open());
+  std::mt19937 rng{11};
+  for (std::uint64_t from = 1; from <= log->head()();) {
+    auto page = log->read_all(log_position{from}, 1 + rng() % 64).value();
+    BOOST_REQUIRE(live.apply(page));
+    from = page.back().position() + 1;
+  }
+  const auto before = live_digests();
+  for (bool columnar : {true, false}) {
+    rebuild_options o;
+    o.verify = true;
+    o.projector.fresh_columnar = columnar;
+    auto r = rebuild(*log, *kv, all_names(), o);
+    BOOST_REQUIRE_MESSAGE(r, error_detail());
+    for (auto& rep : r.value())
+      BOOST_TEST(rep.equal,
+                 rep.view << " (columnar " << columnar << ") differs at " << rep.first_difference);
+    BOOST_TEST((live_digests() == before));
+  }
+  queries q{*kv};
+  BOOST_TEST(
+      q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:99"}, {"", 10}).value().items.size() ==
+      1u);
+  BOOST_TEST(
+      q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:02"}, {"", 10}).value().items.empty());
+  // The long correlation pages through its blocks: every position once, in order.
+  std::vector<std::uint64_t> seen;
+  std::string cursor;
+  do {
+    auto pg = q.audit_correlation(*log, "long", {cursor, 1000});
+    BOOST_REQUIRE_MESSAGE(pg, error_detail());
+    for (auto& e : pg.value().items) {
+      BOOST_TEST(e.meta.correlation == "long");
+      seen.push_back(e.position());
+    }
+    cursor = pg.value().next;
+  } while (!cursor.empty());
+  BOOST_REQUIRE_EQUAL(seen.size(), n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    BOOST_TEST(seen[i] == first + i);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_audit_row_of_the_old_one_key_per_event_layout_is_refused_with_a_hint,
+                        fixture) {
+  rollout();
+  project();
+  // A row as view format 1 wrote it: the event's own position, no value.
+  storage::write_batch b;
+  b.put(live_space(*kv, "audit").value(), make_key("c", "old", "") + storage_be64(7), "");
+  BOOST_REQUIRE(kv->write(b, storage::write_mode::sync));
+  auto r = queries{*kv}.audit_correlation(*log, "old", {});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(error_detail().find("rebuild audit") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(views_written_in_an_older_format_are_refolded_from_the_log, fixture) {
+  rollout();
+  // A data directory of the previous release: views folded, no format recorded.
+  project();
+  auto before = live_digests();
+  auto generation = live_generation(*kv, "audit").value();
+  BOOST_TEST(stored_view_format(*kv).value() == 1u);
+  auto reset = reset_views_for_format(*kv);
+  BOOST_REQUIRE(reset);
+  BOOST_TEST(reset.value());
+  BOOST_TEST(stored_view_format(*kv).value() == view_format);
+  BOOST_TEST(live_generation(*kv, "audit").value() == generation + 1);
+  BOOST_TEST(kv->load_checkpoint(checkpoint_name("audit")).value() == log_position{0});
+  // Nothing of the old generation is left, and the next catch_up folds it all.
+  BOOST_TEST(digest_space(*kv, space_name("audit", generation)).value().rows == 0u);
+  BOOST_TEST(before.at("audit").rows > 0u);
+  project();
+  BOOST_TEST((live_digests() == before));
+  // The format is current now: nothing more is reset.
+  BOOST_TEST(!reset_views_for_format(*kv).value());
+  BOOST_TEST(live_generation(*kv, "audit").value() == generation + 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_data_directory_without_views_only_records_the_format) {
+  auto kv = storage::make_memory_kv_store();
+  BOOST_TEST(!reset_views_for_format(*kv).value());
+  BOOST_TEST(stored_view_format(*kv).value() == view_format);
+  BOOST_TEST(live_generation(*kv, "audit").value() == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(verify_reports_a_tampered_view_and_keeps_it, fixture) {
