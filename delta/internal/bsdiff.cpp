@@ -47,11 +47,12 @@ std::int64_t common_prefix(const u8* a, std::int64_t an, const u8* b, std::int64
 // Two things make it fast without changing any result (docs/delta.md, "The
 // differ"): (1) a table of where each 2-byte prefix's suffixes lie narrows the
 // search to that bucket (about 70 suffixes on average instead of the whole
-// image), and every comparison starts past the prefix that the two current
-// bounds already share with the pattern; (2) the scan asks for consecutive
-// positions in runs, so searches are run in batches of interleaved lanes
-// whose memory loads overlap (each step of a lone search waits on two cache
-// misses: the suffix array and the old image).
+// image), a bucket of more than sub_bucket_min suffixes further to those with
+// the pattern's third byte, and every comparison starts past the prefix that
+// the two current bounds already share with the pattern; (2) the scan asks
+// for consecutive positions in runs, so searches are run in batches of
+// interleaved lanes whose memory loads overlap (each step of a lone search
+// waits on two cache misses: the suffix array and the old image).
 class suffix_searcher {
 public:
   struct match {
@@ -60,7 +61,8 @@ public:
 
   suffix_searcher(const u8* old, std::int64_t old_size, const suffix_index& index)
       : old_(old), n_(old_size), sa_(index.sa.data()), count_(index.count.data()),
-        start_(index.start.data()) {}
+        start_(index.start.data()), sub_(index.sub.empty() ? nullptr : index.sub.data()),
+        sub_start_(index.sub_start.data()) {}
 
   /// The longest matches of `count` patterns (at most `max_lanes`).
   void search(const u8* const* p, const std::int64_t* p_size, match* out, int count) const {
@@ -76,9 +78,16 @@ public:
       }
       if (n_ >= 2 && l.p_size >= 2) {
         const unsigned v = key(l.p);
-        l.L = start_[v];
-        l.R = l.L + count_[v];
-        l.l_left = l.l_right = 2;
+        if (l.p_size >= 3 && sub_ && sub_[v] >= 0) {
+          const std::uint32_t* t = sub_start_ + 257 * static_cast<std::size_t>(sub_[v]) + l.p[2];
+          l.L = t[0];
+          l.R = t[1];
+          l.l_left = l.l_right = 3;
+        } else {
+          l.L = start_[v];
+          l.R = l.L + count_[v];
+          l.l_left = l.l_right = 2;
+        }
       } else {
         l.L = 0;
         l.R = n_;
@@ -169,6 +178,8 @@ private:
   std::int64_t n_;
   const std::int32_t* sa_;
   const std::uint32_t *count_, *start_;
+  const std::int32_t* sub_;
+  const std::uint32_t* sub_start_;
 };
 
 // The scan asks for positions in increasing order, mostly one after another:
@@ -400,6 +411,33 @@ std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint
     for (unsigned v = 0; v < 65536; ++v) {
       index->start[v] = static_cast<std::uint32_t>(sum + ((v >> 8) >= last ? 1 : 0));
       sum += index->count[v];
+    }
+    // The large buckets by their third byte. Within bucket v the 2-byte
+    // suffix (the last two bytes, if they are v) comes first, then the
+    // suffixes by third byte.
+    std::int32_t big = 0;
+    index->sub.assign(65536, -1);
+    for (unsigned v = 0; v < 65536; ++v)
+      if (index->count[v] > sub_bucket_min) index->sub[v] = big++;
+    if (big == 0) {
+      index->sub.clear();
+      return;
+    }
+    index->sub_start.assign(257 * static_cast<std::size_t>(big), 0);
+    for (std::int64_t i = 0; i + 2 < n; ++i)
+      if (const std::int32_t j = index->sub[suffix_searcher::key(old + i)]; j >= 0)
+        ++index->sub_start[257 * static_cast<std::size_t>(j) + old[i + 2]];
+    const unsigned last2 = suffix_searcher::key(old + n - 2);
+    for (unsigned v = 0; v < 65536; ++v) {
+      const std::int32_t j = index->sub[v];
+      if (j < 0) continue;
+      std::uint32_t* t = index->sub_start.data() + 257 * static_cast<std::size_t>(j);
+      std::uint32_t at = index->start[v] + (v == last2 ? 1 : 0);
+      for (unsigned c = 0; c < 257; ++c) {
+        const std::uint32_t k = c < 256 ? t[c] : 0;
+        t[c] = at;
+        at += k;
+      }
     }
   };
   if (n >= parallel_min_bytes) {

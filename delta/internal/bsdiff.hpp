@@ -32,7 +32,15 @@ inline constexpr unsigned scan_threads = 4;
 struct suffix_index {
   std::vector<std::int32_t> sa;
   std::vector<std::uint32_t> count, start;
+  /// Buckets of more than sub_bucket_min suffixes are split once more by
+  /// the third byte: sub[v] is -1 or the index j of bucket v's table, whose
+  /// suffixes with third byte c lie at [sub_start[257 j + c], sub_start[257
+  /// j + c + 1]). At most 1,028 bytes per sub_bucket_min old bytes.
+  std::vector<std::int32_t> sub;
+  std::vector<std::uint32_t> sub_start;
 };
+
+inline constexpr std::uint32_t sub_bucket_min = 2048;
 
 std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint8_t> old_image);
 

@@ -1186,6 +1186,27 @@ BOOST_AUTO_TEST_CASE(the_fast_match_search_gives_the_same_commands_as_a_whole_ar
       nw = random_edit(rng, nw);
     check(old, nw);
   }
+  // Buckets of more than sub_bucket_min suffixes, split by their third byte:
+  // small alphabets (the last two bytes in a split bucket or not), and a run
+  // of zeros inside firmware-like code.
+  for (int i = 0; i < 6; ++i) {
+    const unsigned letters = 2 + static_cast<unsigned>(i % 3);
+    bytes o(static_cast<std::size_t>(20000 + rng() % 40000), 'a');
+    for (auto& c : o)
+      c = static_cast<char>('a' + rng() % letters);
+    bytes n = o;
+    for (int e = 0; e < 3; ++e)
+      n = random_edit(rng, n);
+    check(o, n);
+  }
+  {
+    bytes o = firmware_like(rng, 20000);
+    o.insert(o.begin() + 7000, 4000, '\0');
+    bytes n = insert_at(o, 9000, "\x01\x02");
+    n.insert(n.end(), 3000, '\0');
+    check(o, n);
+    check(n, o);
+  }
   BOOST_TEST(cases > 100);
 }
 
