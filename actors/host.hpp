@@ -74,6 +74,29 @@ struct runtime_services {
   std::function<std::shared_ptr<const domain::catalog_index>()> catalog;
   mutable std::atomic<std::uint64_t> commands{0};
   mutable std::atomic<std::uint64_t> rejected{0};
+  /// Appends submitted to the store and not yet completed. The runtime's
+  /// stop() waits for none: an append of this runtime must not land after a
+  /// new runtime on the same store has read the stream (its state would lag
+  /// the log, and the event's effects would never be sent).
+  mutable std::atomic<std::uint64_t> appends_in_flight{0};
+
+  /// Submits an append whose completion `done` handles; counted in
+  /// appends_in_flight until `done` returned.
+  template <class F> void append(storage::append_request req, F done) const {
+    appends_in_flight.fetch_add(1, std::memory_order_relaxed);
+    store->append_async(std::move(req),
+                        [this, done = std::move(done)](result<storage::append_result> r) mutable {
+                          done(std::move(r));
+                          if (appends_in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1)
+                            appends_in_flight.notify_all();
+                        });
+  }
+  /// Blocks until every append submitted through append() completed.
+  void wait_for_appends() const {
+    for (auto n = appends_in_flight.load(std::memory_order_acquire); n != 0;
+         n = appends_in_flight.load(std::memory_order_acquire))
+      appends_in_flight.wait(n, std::memory_order_acquire);
+  }
 };
 
 /// Calls a reply callback exactly once: with the host's reply, or, when the
@@ -314,7 +337,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
       st.in_flight = std::move(d.events);
       st.busy = true;
       caf::actor me = caf::actor_cast<caf::actor>(self);
-      svc->store->append_async(std::move(req), [me](result<storage::append_result> r) {
+      svc->append(std::move(req), [me](result<storage::append_result> r) {
         std::string detail = r ? std::string{} : storage::error_detail();
         caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
       });

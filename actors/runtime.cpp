@@ -232,6 +232,9 @@ public:
     catalog_actor_ = nullptr;
     coordinator_ = nullptr;
     system_->await_all_actors_done();
+    // Appends already handed to the store still land; wait for them, so that
+    // nothing this runtime decided is written after stop() returned.
+    svc_.wait_for_appends();
   }
 
 private:

@@ -159,7 +159,10 @@ struct server_options {
 };
 
 /// The server. start() binds and returns; stop() closes every connection and
-/// joins the I/O threads.
+/// joins the I/O threads. A responder still held elsewhere (a command in
+/// flight in the actor runtime) keeps its connection alive; such holders must
+/// be stopped (they then answer or drop their responders) before the server is
+/// destroyed, because a connection cannot be destroyed after its I/O context.
 class http_server {
 public:
   http_server(server_options opts, std::shared_ptr<const router> routes);

@@ -190,6 +190,23 @@ checked<device_message> decode_result(const json& j, const codec_limits& limits)
   return device_message{std::move(r)};
 }
 
+checked<device_message> decode_note(const json& j, const codec_limits& limits) {
+  fields f{j};
+  device_note n;
+  CHK(id, checked_id(f, "id"));
+  CHK(task, checked_id(f, "task"));
+  CHK(text, f.string("text", true));
+  if (text.empty()) return bad("text must not be empty");
+  if (text.size() > limits.max_text_bytes)
+    return bad(fmt::format("text is {} bytes, the limit is {}", text.size(), limits.max_text_bytes));
+  if (!domain::is_valid_text(text, 1, limits.max_text_bytes))
+    return bad("text must be UTF-8 without control characters");
+  n.id = std::move(id);
+  n.task = std::move(task);
+  n.text = std::move(text);
+  return device_message{std::move(n)};
+}
+
 } // namespace
 
 std::string_view to_name(message_type t) {
@@ -202,13 +219,15 @@ std::string_view to_name(message_type t) {
     return "progress";
   case message_type::result:
     return "result";
+  case message_type::note:
+    return "note";
   }
   return "?";
 }
 
 std::optional<message_type> message_type_from_name(std::string_view name) {
   for (auto t : {message_type::registration, message_type::report, message_type::progress,
-                 message_type::result})
+                 message_type::result, message_type::note})
     if (to_name(t) == name) return t;
   return std::nullopt;
 }
@@ -222,6 +241,7 @@ checked<device_message> decode_message(message_type t, std::string_view text,
   static constexpr std::string_view progress_fields[] = {"id", "task", "phase", "percent"};
   static constexpr std::string_view result_fields[] = {"id",      "task", "status",
                                                        "version", "code", "text"};
+  static constexpr std::string_view note_fields[] = {"id", "task", "text"};
   switch (t) {
   case message_type::report:
     allowed = report_fields;
@@ -231,6 +251,9 @@ checked<device_message> decode_message(message_type t, std::string_view text,
     break;
   case message_type::result:
     allowed = result_fields;
+    break;
+  case message_type::note:
+    allowed = note_fields;
     break;
   case message_type::registration:
     return bad("registration is decoded by decode_registration");
@@ -248,6 +271,8 @@ checked<device_message> decode_message(message_type t, std::string_view text,
     return decode_report(j);
   case message_type::progress:
     return decode_progress(j);
+  case message_type::note:
+    return decode_note(j, limits);
   default:
     return decode_result(j, limits);
   }

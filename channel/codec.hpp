@@ -37,7 +37,7 @@ struct codec_limits {
 };
 
 /// What the `kind` of a device message on a shared transport (MQTT) is.
-enum class message_type : std::uint8_t { registration, report, progress, result };
+enum class message_type : std::uint8_t { registration, report, progress, result, note };
 std::string_view to_name(message_type t);
 std::optional<message_type> message_type_from_name(std::string_view name);
 

@@ -590,6 +590,17 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
                                        fmt::format("device {} has no action {}", d.id, action)));
         auto id = fmt::format("ddi-{}-{}", action, sha256_hex(body).substr(0, 24));
         auto why = summary(resource, action, f);
+        // Feedback that changes nothing still goes into the device's audit
+        // trail (execution.noted): SWUpdate's log lines often hold the real
+        // cause of a later failure. The same feedback sent again has the same
+        // id: a duplicate, recorded once.
+        auto note = [&st, &d, &id, x, answer](const std::string& text) {
+          st->svc.handle(d.id, device_note{id, x->task, text}, "hawkBit feedback that changes nothing",
+                         [answer, text](reply r) {
+            if (!r.ok()) return answer(text, error_response(*r.error));
+            answer(text, empty_ok());
+          });
+        };
         if (is_over(x->phase) && !cancel_resource) {
           // The result the action already has, said again (a client that retries
           // a feedback it got no answer to): idempotent. Another result: 410.
@@ -600,11 +611,7 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
                        x->failure == events::failure_code::install_failed) ||
                       ((f.execution == "canceled" || f.execution == "rejected") && failed_as &&
                        x->failure == events::failure_code::rejected);
-          if (same) {
-            std::cerr << fmt::format("otaledger: ddi: device {}: {} (already {})\n", d.id, why,
-                                     events::enum_name(x->phase));
-            return answer(why, empty_ok());
-          }
+          if (same) return note(why);
         }
         auto m = translate(*x, f, cancel_resource, id);
         if (!m) {
@@ -615,12 +622,18 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
                                    domain::make_error_code(domain::errc::execution_finished),
                                    fmt::format("action {} of device {} is {}", action, d.id,
                                                events::enum_name(x->phase))}));
-          std::cerr << fmt::format("otaledger: ddi: device {}: {} (no change)\n", d.id, why);
-          return answer(why, empty_ok());
+          return note(why);
         }
-        st->svc.handle(d.id, std::move(*m), why, [why, answer](reply r) {
+        st->svc.handle(d.id, std::move(*m), why, [st, device = d.id, task = x->task, id, why, answer](reply r) {
           if (!r.ok()) return answer(why, error_response(*r.error));
-          answer(why, empty_ok());
+          if (r.recorded || r.duplicate) return answer(why, empty_ok());
+          // Decided, but nothing changed (progress the execution already
+          // shows): a note under the same id, so a replay stays a duplicate.
+          st->svc.handle(device, device_note{id, task, why}, "hawkBit feedback that changes nothing",
+                         [answer, why](reply n) {
+                           if (!n.ok()) return answer(why, error_response(*n.error));
+                           answer(why, empty_ok());
+                         });
         });
       });
 }

@@ -31,6 +31,9 @@ domain::command to_command(const std::string& device, const device_message& m) {
     domain::command operator()(const device_result& r) const {
       return domain::report_result{device, r.task, r.succeeded, r.version, r.code, r.text};
     }
+    domain::command operator()(const device_note& n) const {
+      return domain::note_execution{device, n.task, n.text};
+    }
   };
   return std::visit(visitor{device}, m);
 }

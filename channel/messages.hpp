@@ -3,7 +3,8 @@
 // (otaledger's own JSON today; hawkBit DDI and OneNET's HTTP API are meant to
 // be translations onto these same types, so the domain never sees a dialect).
 //
-//   device -> server: device_registration, device_report, device_progress, device_result
+//   device -> server: device_registration, device_report, device_progress, device_result,
+//                     device_note
 //   server -> device: instruction (and a reply per message: accepted or a problem)
 //
 // Every device message carries an `id` chosen by the device (1-64 characters
@@ -77,9 +78,18 @@ struct device_result {
   bool operator==(const device_result&) const = default;
 };
 
+/// A remark on a task that changes nothing (a log line, an acknowledgement):
+/// kept in the device's audit trail as execution.noted.
+struct device_note {
+  std::string id;
+  std::string task;
+  std::string text;
+  bool operator==(const device_note&) const = default;
+};
+
 /// A message that becomes a device command (registration is handled apart:
 /// it also sets the device's credential).
-using device_message = std::variant<device_report, device_progress, device_result>;
+using device_message = std::variant<device_report, device_progress, device_result, device_note>;
 
 /// What the server tells a device to do in one task.
 enum class instruction_kind : std::uint8_t {

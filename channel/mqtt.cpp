@@ -59,16 +59,16 @@ struct mqtt_channel::impl {
     if (rc != 0) return;
     connected = true;
     connects++;
-    std::string f[4];
-    char* filters[4];
+    std::string f[5];
+    char* filters[5];
     int i = 0;
     for (auto t : {message_type::registration, message_type::report, message_type::progress,
-                   message_type::result}) {
+                   message_type::result, message_type::note}) {
       f[i] = fmt::format("{}/+/{}", opts.topic_prefix, to_name(t));
       filters[i] = f[i].data();
       ++i;
     }
-    mosquitto_subscribe_multiple(mosq, nullptr, 4, filters, 1, 0, nullptr);
+    mosquitto_subscribe_multiple(mosq, nullptr, i, filters, 1, 0, nullptr);
   }
 
   void on_message(const mosquitto_message* m) {

@@ -158,7 +158,7 @@ void device_service::submit(const std::string& device, device_message m, std::st
   meta.reason = std::move(reason);
   rt_.submit(to_command(device, m), std::move(meta),
              [id, done = std::move(done)](actors::command_outcome o) {
-               reply r{id, o.duplicate, std::nullopt};
+               reply r{id, o.duplicate, std::nullopt, o.first() != 0};
                if (!o.ok()) r.error = from_outcome(o);
                done(std::move(r));
              });

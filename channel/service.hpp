@@ -46,6 +46,7 @@ struct reply {
   std::string id;               ///< the message id
   bool duplicate = false;       ///< an earlier message with this id was already decided
   std::optional<problem> error; ///< set: refused, nothing changed
+  bool recorded = false;        ///< it (or the earlier one, for a duplicate) appended events
   bool ok() const { return !error; }
 };
 

@@ -389,6 +389,18 @@ decided<decision> decide_impl(const device_state& s, const report_result& c,
   return std::move(em.out);
 }
 
+decided<decision> decide_impl(const device_state& s, const note_execution& c,
+                              const decide_context& ctx) {
+  OTA_TRYV(check_principal(ctx, c.device, "report", true));
+  OTA_TRYV(check_registered(s));
+  OTA_TRY(x, find_execution(s, c.task));
+  (void)x; // a note is taken in any phase, a finished execution's included
+  if (c.text.empty()) return reject(errc::invalid_argument, "a note needs a text");
+  if (!is_valid_text(c.text, 0, c.text.size()))
+    return reject(errc::invalid_argument, "a note must be UTF-8 without control characters");
+  return decision{execution_noted{s.id, c.task, truncate_utf8(c.text, ctx.limits.max_note_bytes)}};
+}
+
 decided<decision> decide_impl(const device_state& s, const hold_execution& c,
                               const decide_context& ctx) {
   OTA_TRYV(check_principal(ctx, c.device, "hold an execution", false));

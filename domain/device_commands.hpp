@@ -117,6 +117,21 @@ struct report_progress {
   bool operator==(const report_progress&) const = default;
 };
 
+/// A device's remark on its execution that changes nothing (a log line, an
+/// acknowledgement): recorded as execution.noted for the audit trail.
+struct note_execution {
+  static constexpr std::string_view command_name = "note_execution";
+  std::string device;
+  std::string task;
+  std::string text;
+  template <class Self, class F> static void fields(Self& s, F&& f) {
+    f("device", s.device);
+    f("task", s.task);
+    f("text", s.text);
+  }
+  bool operator==(const note_execution&) const = default;
+};
+
 /// Device result in a task: succeeded with the version it now runs, or failed
 /// with a code and a text.
 struct report_result {
@@ -174,7 +189,7 @@ OTALEDGER_EXECUTION_COMMAND(check_execution_timeout, "check_execution_timeout");
 
 using device_command =
     std::variant<register_device, edit_device, report_device_state, assign_execution,
-                 start_execution, report_progress, report_result, hold_execution, release_execution,
+                 start_execution, report_progress, report_result, note_execution, hold_execution, release_execution,
                  release_execution_install, cancel_execution, expire_execution, retry_execution,
                  requeue_execution, check_execution_timeout>;
 

@@ -518,4 +518,22 @@ struct execution_install_released {
   bool operator==(const execution_install_released&) const = default;
 };
 
+/// The device said something about its execution that changes nothing (a log
+/// line while installing, an acknowledgement, a progress report behind what it
+/// already reported): kept for the device's audit trail only.
+struct execution_noted {
+  static constexpr std::string_view type_name = "execution.noted";
+  static constexpr std::uint16_t schema = 1;
+  static constexpr std::string_view aggregate = "device";
+  std::string device;
+  std::string task;
+  std::string text;
+  template <class Self, class F> static void fields(Self& s, F&& f) {
+    f("device", s.device);
+    f("task", s.task);
+    f("text", s.text);
+  }
+  bool operator==(const execution_noted&) const = default;
+};
+
 } // namespace otaledger::events

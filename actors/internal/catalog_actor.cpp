@@ -189,7 +189,7 @@ caf::behavior catalog_actor(caf::event_based_actor* self, runtime_services* svc,
       d->in_flight_stream = stream;
       d->busy = true;
       caf::actor me = caf::actor_cast<caf::actor>(self);
-      svc->store->append_async(std::move(req), [me](result<storage::append_result> r) {
+      svc->append(std::move(req), [me](result<storage::append_result> r) {
         std::string detail = r ? std::string{} : storage::error_detail();
         caf::anon_send(me, appended_msg{std::move(r), std::move(detail)});
       });

@@ -173,6 +173,18 @@ struct fleet_env {
     return std::get<domain::device_state>(s.value());
   }
 
+  /// The event types of a stream, one per line with position and reason (for
+  /// failure messages).
+  std::string history(const std::string& stream) {
+    std::string out;
+    auto evs = db.events->read_stream(stream, stream_version{1}, 10000);
+    if (!evs) return "cannot read " + stream;
+    for (const auto& e : evs.value())
+      out += fmt::format("  {} v{} {} [{}] {}\n", e.position(), e.version(), e.type,
+                         e.meta.principal, e.meta.command);
+    return out;
+  }
+
   /// Waits until the coordinator folded everything and nothing more is appended.
   void settle() {
     for (;;) {
@@ -205,6 +217,27 @@ struct fleet_env {
     lock.unlock();
     sub->stop();
     return seen;
+  }
+
+  /// Why a task did not finish: its devices' phases, and the streams of the
+  /// first few devices that are not final (for failure messages).
+  std::string stuck(std::string_view task, int n) {
+    std::string out;
+    for (const auto& [phase, count] : phases(task, n))
+      out += fmt::format("{}: {}\n", phase, count);
+    int shown = 0;
+    for (int i = 0; i < n && shown < 3; ++i) {
+      auto id = fmt::format("D{}", i);
+      auto d = device(id);
+      const auto* x = d.execution(task);
+      if (!x || x->phase == events::execution_phase::succeeded ||
+          x->phase == events::execution_phase::failed ||
+          x->phase == events::execution_phase::canceled)
+        continue;
+      ++shown;
+      out += id + ":\n" + history("device-" + id);
+    }
+    return out;
   }
 
   /// Phase of every device's execution in `task`, by phase name.

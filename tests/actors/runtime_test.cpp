@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(a_result_resent_after_its_answer_was_lost_is_answered_as_a_
   m.command = "sim:D1:1:1:succeeded";
   auto again = env.rt->execute(
       testing::parse_command("report_result",
-                    R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
+                             R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
       m);
   BOOST_TEST(again.ok(), again.message);
   BOOST_TEST(again.duplicate);
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(a_result_resent_after_its_answer_was_lost_is_answered_as_a_
   m.command = "another-id";
   auto fresh = env.rt->execute(
       testing::parse_command("report_result",
-                    R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
+                             R"({"device":"D1","task":"1","succeeded":true,"version":"1.1"})"),
       m);
   BOOST_TEST(!fresh.ok());
   BOOST_TEST(!fresh.duplicate);
@@ -197,7 +197,8 @@ BOOST_AUTO_TEST_CASE(the_deadline_fails_every_unfinished_device_deadline_passed)
   BOOST_REQUIRE(env.wait_for("task-1", "task.deadline_reached"));
   env.settle();
   BOOST_TEST(env.phases("1", 10)["failed"] == 10);
-  auto x = env.device("D4").execution("1");
+  auto dev = env.device("D4");
+  auto x = dev.execution("1"); // dev holds the state x points into
   BOOST_TEST(x->note.find("deadline") != std::string::npos);
   BOOST_TEST((env.task("1").status == domain::task_status::stopped));
 }
@@ -314,7 +315,8 @@ BOOST_AUTO_TEST_CASE(
     env.settle();
     for (int i = 0; i < n; ++i) {
       auto id = fmt::format("D{}", i);
-      auto x = env.device(id).execution("1");
+      auto dev = env.device(id);
+      auto x = dev.execution("1"); // dev holds the state x points into
       reference[id] = std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]};
     }
   }
@@ -328,14 +330,20 @@ BOOST_AUTO_TEST_CASE(
   for (int i = 0; i < n; ++i)
     ids.push_back(fmt::format("D{}", i));
   env.fleet->poll(ids); // devices reconnect and ask for their instructions
-  BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
+  BOOST_REQUIRE_MESSAGE(env.wait_for("task-1", "task.completed"),
+                        "the task did not complete after the restart:\n"
+                            << env.stuck("1", n));
   env.settle();
   for (int i = 0; i < n; ++i) {
     auto id = fmt::format("D{}", i);
-    auto x = env.device(id).execution("1");
+    auto dev = env.device(id);
+    auto x = dev.execution("1"); // dev holds the state x points into
     BOOST_REQUIRE(x);
     BOOST_TEST(std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]} ==
-               reference[id]);
+                   reference[id],
+               id << " ends " << events::enum_name(x->phase) << ", uninterrupted " << reference[id]
+                  << "; its stream:\n"
+                  << env.history("device-" + id));
   }
   auto t = env.task("1");
   BOOST_TEST((t.status == domain::task_status::completed));
@@ -364,7 +372,8 @@ BOOST_AUTO_TEST_CASE(
     BOOST_REQUIRE(env.wait_for("task-1", "task.completed"));
     env.settle();
     for (int i = 0; i < n; ++i) {
-      auto x = env.device(fmt::format("D{}", i)).execution("1");
+      auto dev = env.device(fmt::format("D{}", i));
+      auto x = dev.execution("1"); // dev holds the state x points into
       reference[fmt::format("D{}", i)] =
           std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]};
     }
@@ -408,7 +417,8 @@ BOOST_AUTO_TEST_CASE(
   env.settle();
   for (int i = 0; i < n; ++i) {
     auto id = fmt::format("D{}", i);
-    auto x = env.device(id).execution("1");
+    auto dev = env.device(id);
+    auto x = dev.execution("1"); // dev holds the state x points into
     BOOST_REQUIRE(x);
     BOOST_TEST(std::string{events::enum_names(x->phase)[static_cast<std::size_t>(x->phase)]} ==
                reference[id]);

@@ -82,8 +82,8 @@ struct operator_fixture {
   }
   ~operator_fixture() {
     server->stop();
+    rt->stop(); // before the server's io_context goes: see tests/channel/fixture.hpp
     server.reset();
-    rt->stop();
     rt.reset();
     views.reset();
     db = {};

@@ -88,10 +88,13 @@ struct channel_fixture {
     BOOST_REQUIRE(server->start());
   }
   ~channel_fixture() {
+    // The runtime stops while the server's io_context still exists: a command
+    // still in flight is answered (with an error) into a session that can
+    // still be destroyed safely.
     server->stop();
+    rt->stop();
     server.reset();
     svc.reset();
-    rt->stop();
     rt.reset();
     creds.reset();
     db = {};

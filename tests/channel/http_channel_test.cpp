@@ -108,6 +108,32 @@ BOOST_AUTO_TEST_CASE(a_replayed_message_id_is_answered_as_a_duplicate_and_append
   BOOST_TEST(appended("device-d1") == after_first);
 }
 
+BOOST_AUTO_TEST_CASE(a_note_lands_in_the_devices_stream_and_changes_no_state) {
+  http_client c{server->port()};
+  auto post = [&](const std::string& body) {
+    return c.request("POST", "/v1/devices/d1/note", body, auth(d1_secret));
+  };
+  auto before_state = std::get<domain::device_state>(rt->query_sync("device-d1").value());
+  auto before = appended("device-d1");
+  auto ok = post(R"({"id":"n1","task":"t1","text":"bank B erased, writing"})");
+  BOOST_TEST_REQUIRE(ok.status == 200, ok.body);
+  BOOST_TEST(appended("device-d1") == before + 1);
+  auto evs = db.events->read_stream("device-d1", stream_version{1}, 1000).value();
+  BOOST_TEST(evs.back().type == "execution.noted");
+  auto after_state = std::get<domain::device_state>(rt->query_sync("device-d1").value());
+  BOOST_TEST((after_state.executions.at(0).phase == before_state.executions.at(0).phase));
+  // Bad notes are refused with the field named, and change nothing.
+  auto empty = post(R"({"id":"n2","task":"t1","text":""})");
+  BOOST_TEST(empty.status == 400);
+  BOOST_TEST(empty.body.find("text") != std::string::npos);
+  auto no_text = post(R"({"id":"n3","task":"t1"})");
+  BOOST_TEST(no_text.status == 400);
+  auto other_task = post(R"({"id":"n4","task":"t9","text":"hello"})");
+  BOOST_TEST(other_task.status == 404);
+  BOOST_TEST(error_code(other_task) == "no_execution");
+  BOOST_TEST(appended("device-d1") == before + 1);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_and_oversized_bodies_are_refused_before_the_domain) {
   http_client c{server->port()};
   auto before = appended("device-d1");

@@ -211,6 +211,28 @@ struct ddi_env {
     return db.events->read_stream("device-" + device, stream_version{1}, 10000).value();
   }
 
+  /// GET /v1/audit?stream=device-<device> through the operators' API: the
+  /// device's audit trail as an operator sees it (every page).
+  std::vector<json> audit(const std::string& device) {
+    std::vector<json> out;
+    http_client c{port()};
+    std::string cursor;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto r = c.request("GET",
+                         "/v1/audit?stream=device-" + device + "&limit=200" +
+                             (cursor.empty() ? "" : "&cursor=" + cursor),
+                         "", {{"authorization", "Bearer " + op_token}});
+      BOOST_TEST_INFO("audit: " << r.body);
+      BOOST_REQUIRE_EQUAL(r.status, 200);
+      auto page = json::parse(r.body);
+      for (auto& item : page["items"])
+        out.push_back(std::move(item));
+      cursor = page.value("next", "");
+      if (cursor.empty()) break;
+    }
+    return out;
+  }
+
   /// GET /v1/tasks/{task}/devices through the operators' API (views caught up first).
   json task_devices(const std::string& task) {
     BOOST_REQUIRE(views->catch_up());

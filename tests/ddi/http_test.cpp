@@ -185,11 +185,16 @@ BOOST_AUTO_TEST_CASE(a_polling_device_gets_its_deployment_and_feedback_drives_th
                                           R"({"cnt":1,"of":1})"))
                  .status == 200);
   BOOST_TEST((env.phase("D1", "T1") == events::execution_phase::installing));
-  // A late "chunk 0 of 1" (a reinstall after a restart) changes nothing and is not refused.
+  // A late "chunk 0 of 1" (a reinstall after a restart) changes nothing, is
+  // not refused, and is kept in the audit trail as a note; sent again, it is
+  // a duplicate.
   head = env.log_head();
   auto late = http_env::fb(a, "proceeding", "none", "\"again\"", R"({"cnt":0,"of":1})");
   BOOST_TEST(env.feedback(a, late).status == 200);
-  BOOST_TEST(env.log_head() == head);
+  BOOST_TEST(env.log_head() == head + 1);
+  BOOST_TEST(env.trail("D1").back().type == "execution.noted");
+  BOOST_TEST(env.feedback(a, late).status == 200);
+  BOOST_TEST(env.log_head() == head + 1);
   BOOST_TEST((env.phase("D1", "T1") == events::execution_phase::installing));
   // closed + success: succeeded with the action's version.
   auto done = http_env::fb(a, "closed", "success", "\"Update Installed.\"");
@@ -272,7 +277,8 @@ BOOST_AUTO_TEST_CASE(download_only_task_says_update_skip_until_the_install_is_re
   auto head = env.log_head();
   BOOST_TEST(env.feedback(a, http_env::fb(a, "closed", "success", "\"Skipped Update.\"")).status ==
              200);
-  BOOST_TEST(env.log_head() == head);
+  BOOST_TEST(env.log_head() == head + 1); // a note: the acknowledgement, nothing more
+  BOOST_TEST(env.trail("D1").back().type == "execution.noted");
   BOOST_TEST((env.phase("D1", "T1") == events::execution_phase::notified));
   env.must("release_task_install", R"({"task":"T1"})");
   BOOST_REQUIRE(eventually(

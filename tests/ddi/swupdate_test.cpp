@@ -295,6 +295,26 @@ std::string reasons(const std::vector<events::envelope>& trail) {
   return out;
 }
 
+/// Whether the audit trail holds what a feedback said: as the reason of the
+/// events it caused, or as the text of an execution.noted (cut to 256 bytes).
+bool in_audit(const std::vector<json>& items, const std::string& what) {
+  for (const auto& i : items) {
+    if (i.value("reason", "") == what) return true;
+    if (i.value("type", "") == "execution.noted") {
+      auto text = i["data"].value("text", "");
+      if (!text.empty() && what.starts_with(text)) return true;
+    }
+  }
+  return false;
+}
+
+std::string dump_audit(const std::vector<json>& items) {
+  std::string out;
+  for (const auto& i : items)
+    out += i.value("type", "") + " [" + i.value("reason", "") + "] " + i["data"].dump() + "\n";
+  return out;
+}
+
 json status_of(ddi_env& env, const std::string& task, const std::string& device) {
   auto page = env.task_devices(task);
   for (const auto& item : page["items"])
@@ -345,14 +365,22 @@ BOOST_AUTO_TEST_CASE(swupdate_installs_the_swu_and_the_execution_succeeds_after_
   auto row = status_of(env, "T1", "D1");
   BOOST_TEST_INFO(row.dump());
   BOOST_TEST(row.value("phase", "") == "succeeded");
-  // Every feedback SWUpdate sent was accepted, and the ones that moved the
-  // execution carry their details in the device's audit trail.
+  // Every feedback SWUpdate sent was accepted and is in the device's audit
+  // trail as an operator reads it: the ones that moved the execution as the
+  // reason of their events, the others (log lines, stale progress) as notes.
   auto seen = env.feedback_seen();
   BOOST_TEST(seen.size() >= 3u);
+  auto audit = env.audit("D1");
+  BOOST_TEST_MESSAGE("audit of D1 through the API:\n" << dump_audit(audit));
+  std::size_t noted = 0;
   for (const auto& [what, status] : seen) {
     BOOST_TEST_INFO(what);
     BOOST_TEST(status == 200);
+    BOOST_TEST(in_audit(audit, what), "not in the audit trail: " << what);
   }
+  for (const auto& i : audit)
+    noted += i.value("type", "") == "execution.noted";
+  BOOST_TEST(noted >= 1u); // SWUpdate flushes log lines that change nothing
   auto trail = env.trail("D1");
   BOOST_TEST_MESSAGE("audit trail of D1:\n" << reasons(trail));
   BOOST_TEST_INFO(reasons(trail));
