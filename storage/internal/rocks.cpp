@@ -102,7 +102,9 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
     // command ids) or by stream (the index): hash memtables insert in O(1)
     // instead of walking a skip list of the whole memtable (the writer thread
     // spent most of its time there).
-    if (getenv("XX_NOHASH")) {} else if (i == cf_streams || i == cf_commands) {
+    // (Measured at 100,000 devices: 8,075 devices/s with them, 6,467 with
+    // skip lists, same binary and run.)
+    if (i == cf_streams || i == cf_commands) {
       cfo.prefix_extractor.reset(rocksdb::NewNoopTransform());
       cfo.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
     } else if (i == cf_stream_index) {
