@@ -128,7 +128,7 @@ struct sort_less {
 
 } // namespace
 
-std::uint64_t view_txn::hash(std::string_view key) noexcept {
+std::uint64_t key_hash(std::string_view key) noexcept {
   const char* p = key.data();
   std::size_t n = key.size();
   std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
@@ -144,6 +144,10 @@ std::uint64_t view_txn::hash(std::string_view key) noexcept {
     h = (h ^ load64(b)) * 0x9fb21c651e98df25ull;
   }
   return mix64(h);
+}
+
+std::uint64_t view_txn::hash(std::string_view key) noexcept {
+  return key_hash(key);
 }
 
 view_txn::node* view_txn::find(std::string_view key, std::uint64_t h) noexcept {

@@ -40,6 +40,9 @@ namespace otaledger::projections {
 /// (reset_views_for_format, projector.hpp).
 inline constexpr std::uint32_t view_format = 2;
 
+/// A fast 64-bit hash of a key, for in-memory tables only (never stored).
+std::uint64_t key_hash(std::string_view key) noexcept;
+
 /// The audit view keeps one row per (correlation id, block of this many log
 /// positions): the key ends with the block's first position (be64), the value
 /// lists the positions in it as big-endian 16-bit offsets, in order.

@@ -188,29 +188,6 @@ std::uint64_t load64(const char* p) noexcept {
   return w;
 }
 
-std::uint64_t id_hash(std::string_view key) noexcept {
-  const char* p = key.data();
-  std::size_t n = key.size();
-  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-  while (n >= 8) {
-    h = (h ^ load64(p)) * 0x9fb21c651e98df25ull;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    char b[8] = {};
-    std::memcpy(b, p, n);
-    h = (h ^ load64(b)) * 0x9fb21c651e98df25ull;
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h;
-}
-
 /// Dense ids (0, 1, ...) for strings: an open-addressing table of
 /// (32-bit hash tag, id + 1) words, one probe sequence per lookup; the last
 /// id found is checked first (consecutive events often share an id).
@@ -220,7 +197,7 @@ public:
   std::uint32_t intern(std::string_view s, bool& added) {
     added = false;
     if (last_ != none && names_[last_] == s) return last_;
-    const std::uint64_t h = id_hash(s);
+    const std::uint64_t h = key_hash(s);
     if (!index_.empty()) {
       const std::size_t mask = index_.size() - 1;
       for (std::size_t i = h & mask;; i = (i + 1) & mask) {
