@@ -156,6 +156,20 @@ checked<device_message> decode_progress(const json& j) {
   return device_message{std::move(p)};
 }
 
+/// A device's free text: at most limits.max_text_bytes of UTF-8 without
+/// control characters; `required` also refuses an absent or empty one.
+checked<std::string> checked_text(const fields& f, std::string_view name, bool required,
+                                  const codec_limits& limits) {
+  CHK(text, f.string(name, required));
+  if (required && text.empty()) return bad(fmt::format("{} must not be empty", name));
+  if (text.size() > limits.max_text_bytes)
+    return bad(
+        fmt::format("{} is {} bytes, the limit is {}", name, text.size(), limits.max_text_bytes));
+  if (!text.empty() && !domain::is_valid_text(text, 0, limits.max_text_bytes))
+    return bad(fmt::format("{} must be UTF-8 without control characters", name));
+  return text;
+}
+
 checked<device_message> decode_result(const json& j, const codec_limits& limits) {
   fields f{j};
   device_result r;
@@ -175,12 +189,7 @@ checked<device_message> decode_result(const json& j, const codec_limits& limits)
     if (!domain::is_device_reportable(code))
       return bad(fmt::format("code {} is set by the platform, not reported by devices",
                              events::enum_name(code)));
-    CHK(text, f.string("text", false));
-    if (text.size() > limits.max_text_bytes)
-      return bad(
-          fmt::format("text is {} bytes, the limit is {}", text.size(), limits.max_text_bytes));
-    if (!text.empty() && !domain::is_valid_text(text, 0, limits.max_text_bytes))
-      return bad("text must be UTF-8 without control characters");
+    CHK(text, checked_text(f, "text", false, limits));
     if (f.find("version")) return bad("version belongs to status succeeded");
     r.code = code;
     r.text = std::move(text);
@@ -192,19 +201,10 @@ checked<device_message> decode_result(const json& j, const codec_limits& limits)
 
 checked<device_message> decode_note(const json& j, const codec_limits& limits) {
   fields f{j};
-  device_note n;
   CHK(id, checked_id(f, "id"));
   CHK(task, checked_id(f, "task"));
-  CHK(text, f.string("text", true));
-  if (text.empty()) return bad("text must not be empty");
-  if (text.size() > limits.max_text_bytes)
-    return bad(fmt::format("text is {} bytes, the limit is {}", text.size(), limits.max_text_bytes));
-  if (!domain::is_valid_text(text, 1, limits.max_text_bytes))
-    return bad("text must be UTF-8 without control characters");
-  n.id = std::move(id);
-  n.task = std::move(task);
-  n.text = std::move(text);
-  return device_message{std::move(n)};
+  CHK(text, checked_text(f, "text", true, limits));
+  return device_message{device_note{std::move(id), std::move(task), std::move(text)}};
 }
 
 } // namespace

@@ -594,12 +594,11 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
         // trail (execution.noted): SWUpdate's log lines often hold the real
         // cause of a later failure. The same feedback sent again has the same
         // id: a duplicate, recorded once.
-        auto note = [&st, &d, &id, x, answer](const std::string& text) {
-          st->svc.handle(d.id, device_note{id, x->task, text}, "hawkBit feedback that changes nothing",
-                         [answer, text](reply r) {
-            if (!r.ok()) return answer(text, error_response(*r.error));
-            answer(text, empty_ok());
-          });
+        auto note = [st, device = d.id, task = x->task, id, why, answer] {
+          st->svc.handle(device, device_note{id, task, why},
+                         "hawkBit feedback that changes nothing", [answer, why](reply r) {
+                           answer(why, r.ok() ? empty_ok() : error_response(*r.error));
+                         });
         };
         if (is_over(x->phase) && !cancel_resource) {
           // The result the action already has, said again (a client that retries
@@ -611,7 +610,7 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
                        x->failure == events::failure_code::install_failed) ||
                       ((f.execution == "canceled" || f.execution == "rejected") && failed_as &&
                        x->failure == events::failure_code::rejected);
-          if (same) return note(why);
+          if (same) return note();
         }
         auto m = translate(*x, f, cancel_resource, id);
         if (!m) {
@@ -622,18 +621,14 @@ void on_feedback(const state_ptr& st, bool cancel_resource, api::http_request& r
                                    domain::make_error_code(domain::errc::execution_finished),
                                    fmt::format("action {} of device {} is {}", action, d.id,
                                                events::enum_name(x->phase))}));
-          return note(why);
+          return note();
         }
-        st->svc.handle(d.id, std::move(*m), why, [st, device = d.id, task = x->task, id, why, answer](reply r) {
+        st->svc.handle(d.id, std::move(*m), why, [note, why, answer](reply r) {
           if (!r.ok()) return answer(why, error_response(*r.error));
           if (r.recorded || r.duplicate) return answer(why, empty_ok());
           // Decided, but nothing changed (progress the execution already
           // shows): a note under the same id, so a replay stays a duplicate.
-          st->svc.handle(device, device_note{id, task, why}, "hawkBit feedback that changes nothing",
-                         [answer, why](reply n) {
-                           if (!n.ok()) return answer(why, error_response(*n.error));
-                           answer(why, empty_ok());
-                         });
+          note();
         });
       });
 }

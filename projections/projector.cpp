@@ -978,34 +978,28 @@ result<std::vector<rebuild_report>> rebuild(storage::event_store& log, storage::
 result<std::uint32_t> stored_view_format(storage::kv_store& kv) {
   OTA_TRY(v, kv.get(meta_space, "@format"));
   if (!v) return std::uint32_t{1};
-  if (v->size() != 4) return invalid(fmt::format("the stored view format has {} bytes", v->size()));
-  std::uint32_t f = 0;
-  for (unsigned char c : *v)
-    f = (f << 8) | c;
-  return f;
+  if (v->size() != 8) return invalid(fmt::format("the stored view format has {} bytes", v->size()));
+  return static_cast<std::uint32_t>(decode_generation(*v));
 }
 
 result<bool> reset_views_for_format(storage::kv_store& kv) {
   OTA_TRY(stored, stored_view_format(kv));
   if (stored == view_format) return false;
-  std::string encoded(4, '\0');
-  for (int i = 0; i < 4; ++i)
-    encoded[static_cast<std::size_t>(i)] = static_cast<char>(view_format >> (8 * (3 - i)));
   storage::write_batch b;
-  bool written = false;
+  bool reset = false;
   for (auto name : view_names()) {
     std::string v{name};
     OTA_TRY(cp, kv.load_checkpoint(checkpoint_name(v)));
     if (cp() == 0) continue; // never folded: nothing in the old layout
-    written = true;
+    reset = true;
     OTA_TRY(g, live_generation(kv, v));
     b.put(meta_space, v, encode_generation(g + 1));
     b.erase_space(space_name(v, g));
     b.set_checkpoint(checkpoint_name(v), log_position{0});
   }
-  b.put(meta_space, "@format", encoded);
+  b.put(meta_space, "@format", encode_generation(view_format)); // be64, like generations
   OTA_TRYV(kv.write(b, storage::write_mode::sync));
-  return written;
+  return reset;
 }
 
 result<std::map<std::string, std::string>>

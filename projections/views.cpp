@@ -290,6 +290,16 @@ private:
   std::uint32_t last_ = none;
 };
 
+/// The dense id of `key` in `names`, growing `columns` (one entry per id) when
+/// the key is new.
+template <class Col>
+std::uint32_t column_id(interner& names, std::vector<Col>& columns, std::string_view key) {
+  bool added;
+  const auto id = names.intern(key, added);
+  if (added) columns.emplace_back();
+  return id;
+}
+
 /// Returns a failed result<void> (usable as one statement anywhere).
 #define ROWS_TRY(...)                                                                              \
   do {                                                                                             \
@@ -639,18 +649,10 @@ private:
     bool put;
   };
 
-  std::uint32_t task_id(std::string_view task) {
-    bool added;
-    const auto id = task_names_.intern(task, added);
-    if (added) tasks_.emplace_back();
-    return id;
-  }
+  std::uint32_t task_id(std::string_view task) { return column_id(task_names_, tasks_, task); }
   task_col& task_of(std::string_view task) { return tasks_[task_id(task)]; }
   std::uint32_t device_id(std::string_view device) {
-    bool added;
-    const auto id = device_names_.intern(device, added);
-    if (added) devices_.emplace_back();
-    return id;
+    return column_id(device_names_, devices_, device);
   }
   exec_col* find(std::uint32_t t, std::uint32_t d) {
     for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
@@ -891,16 +893,10 @@ private:
     product_counts_row counts;
   };
   std::uint32_t device_id(std::string_view device) {
-    bool added;
-    const auto id = device_names_.intern(device, added);
-    if (added) devices_.emplace_back();
-    return id;
+    return column_id(device_names_, devices_, device);
   }
   std::uint32_t product_id(std::string_view product) {
-    bool added;
-    const auto id = product_names_.intern(product, added);
-    if (added) products_.emplace_back();
-    return id;
+    return column_id(product_names_, products_, product);
   }
 
   interner device_names_, product_names_;
