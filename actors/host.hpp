@@ -65,9 +65,9 @@ struct runtime_services {
   io_pool* io = nullptr;
   device_port* port = nullptr;
   domain::limits limits;
-  std::chrono::milliseconds idle_timeout{60'000}; ///< passivate after this long without a message
-  std::uint64_t snapshot_every = 0;               ///< 0: hosts take no snapshot
-  std::uint64_t resident_limit = 0; ///< quiescent hosts stay while fewer are live
+  std::chrono::milliseconds idle_timeout{60'000};   ///< passivate after this long without a message
+  std::uint64_t snapshot_every = 0;                 ///< 0: hosts take no snapshot
+  std::uint64_t resident_limit = 0;                 ///< quiescent hosts stay while fewer are live
   mutable std::atomic<std::uint64_t> live_hosts{0}; ///< hosts spawned and not yet down
   /// The catalog facts device decisions may read (products for registration):
   /// an immutable copy the catalog actor replaces after each change.
@@ -223,8 +223,8 @@ template <class Agg> struct host_state {
     }
   };
   std::vector<pending> queue; ///< usually 0 or 1 long (a deque would cost 600 bytes per actor)
-  std::vector<events::event> in_flight;       ///< decided events waiting for their append
-  std::vector<caf::response_promise> readers; ///< queries waiting for the recovery
+  std::vector<events::event> in_flight;             ///< decided events waiting for their append
+  std::vector<caf::response_promise> readers;       ///< queries waiting for the recovery
   std::vector<std::shared_ptr<query_once>> callers; ///< direct queries waiting for it
   stream_version snapshot{}; ///< the version of the last snapshot loaded or written
   static inline const char* name = "aggregate_host";
@@ -502,8 +502,7 @@ caf::behavior aggregate_host(caf::stateful_actor<host_state<Agg>>* self, std::st
         // operation per message): the directory asks every idle_timeout.
         auto& st = self->state;
         if (!st.touched && st.ready && !st.busy && st.queue.empty() && st.readers.empty() &&
-            st.callers.empty() &&
-            !st.passivating) {
+            st.callers.empty() && !st.passivating) {
           st.passivating = true;
           self->send(directory, passivate_msg{st.stream});
         }

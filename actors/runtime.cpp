@@ -142,9 +142,9 @@ public:
               return domain::device_command{};
           },
           cmd);
-      caf::anon_send(dest, command_msg<device_agg>{std::move(stream), std::move(dc),
-                                                   std::move(meta),
-                                                   std::make_shared<reply_once>(std::move(done))});
+      caf::anon_send(dest,
+                     command_msg<device_agg>{std::move(stream), std::move(dc), std::move(meta),
+                                             std::make_shared<reply_once>(std::move(done))});
       return;
     }
     submit_msg m;
@@ -165,8 +165,8 @@ public:
     if (!internal::is_catalog_stream(stream)) {
       // Straight to the device's directory; the host calls `done` itself.
       const auto& dest = internal::directory_for(directories_, stream);
-      caf::anon_send(dest, query_msg{std::move(stream),
-                                     std::make_shared<query_once>(std::move(done))});
+      caf::anon_send(dest,
+                     query_msg{std::move(stream), std::make_shared<query_once>(std::move(done))});
       return;
     }
     query_req q;

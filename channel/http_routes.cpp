@@ -177,8 +177,8 @@ void add_device_routes(api::router& r, device_service& svc) {
   r.add(
       "POST", "/v1/devices/register",
       [&svc](api::http_request& q, api::responder s) { on_register(svc, q, std::move(s)); }, max);
-  for (auto t : {message_type::report, message_type::progress, message_type::result,
-                 message_type::note})
+  for (auto t :
+       {message_type::report, message_type::progress, message_type::result, message_type::note})
     r.add(
         "POST", fmt::format("/v1/devices/{{id}}/{}", to_name(t)),
         [&svc, t](api::http_request& q, api::responder s) { on_message(svc, t, q, std::move(s)); },

@@ -126,29 +126,29 @@ void device_service::handle(const std::string& device, device_message m, std::st
   // Progress that goes back (downloading after downloaded, a lower percent)
   // is refused here so that the device learns it is out of step; the domain
   // alone would accept it as stale and record nothing.
-  rt_.query("device-" + device, [this, device, m = std::move(m), reason = std::move(reason),
-                                 done = std::move(done)](
-                                    result<actors::aggregate_state> s) mutable {
-    const auto& pr = std::get<device_progress>(m);
-    if (s) {
-      if (auto* d = std::get_if<domain::device_state>(&s.value())) {
-        if (auto* x = d->execution(pr.task); x && rank(x->phase) >= 0) {
-          bool back = rank(pr.phase) < rank(x->phase) ||
-                      (pr.phase == phase::downloading && x->phase == phase::downloading &&
-                       pr.percent < x->percent);
-          if (back)
-            return done(reply{
-                pr.id, false,
-                make_problem(errc::out_of_order,
-                             fmt::format("device {} reported {} {}% in task {}, but it already "
-                                         "reported {} {}%",
-                                         device, events::enum_name(pr.phase), pr.percent, pr.task,
-                                         events::enum_name(x->phase), x->percent))});
+  rt_.query(
+      "device-" + device, [this, device, m = std::move(m), reason = std::move(reason),
+                           done = std::move(done)](result<actors::aggregate_state> s) mutable {
+        const auto& pr = std::get<device_progress>(m);
+        if (s) {
+          if (auto* d = std::get_if<domain::device_state>(&s.value())) {
+            if (auto* x = d->execution(pr.task); x && rank(x->phase) >= 0) {
+              bool back = rank(pr.phase) < rank(x->phase) ||
+                          (pr.phase == phase::downloading && x->phase == phase::downloading &&
+                           pr.percent < x->percent);
+              if (back)
+                return done(reply{
+                    pr.id, false,
+                    make_problem(errc::out_of_order,
+                                 fmt::format("device {} reported {} {}% in task {}, but it already "
+                                             "reported {} {}%",
+                                             device, events::enum_name(pr.phase), pr.percent,
+                                             pr.task, events::enum_name(x->phase), x->percent))});
+            }
+          }
         }
-      }
-    }
-    submit(device, std::move(m), std::move(reason), std::move(done));
-  });
+        submit(device, std::move(m), std::move(reason), std::move(done));
+      });
 }
 
 void device_service::submit(const std::string& device, device_message m, std::string reason,

@@ -146,8 +146,8 @@ int serve_main(int argc, char** argv) {
     } else if (a == "--max-image-mib" || a == "--max-delta-mib") {
       auto v = value(a.c_str());
       if (!parse_mib(v, a == "--max-image-mib" ? max_image : max_delta)) {
-        std::cerr << "otaledger serve: " << a << " wants a whole number of MiB from 1 to 1024, got '"
-                  << v << "'\n";
+        std::cerr << "otaledger serve: " << a
+                  << " wants a whole number of MiB from 1 to 1024, got '" << v << "'\n";
         return 2;
       }
     } else if (a == "--unsynced") {
@@ -219,12 +219,11 @@ int serve_main(int argc, char** argv) {
     }
     relay = std::move(r).value();
     if (auto s = relay->start(); !s) {
-      std::cerr << "otaledger serve: cannot start the Kafka relay: " << s.error().message()
-                << "\n";
+      std::cerr << "otaledger serve: cannot start the Kafka relay: " << s.error().message() << "\n";
       return 1;
     }
-    std::cout << "otaledger: relaying the log to Kafka topic " << kafka_opts.client.topic
-              << " on " << kafka_opts.client.brokers << "\n"
+    std::cout << "otaledger: relaying the log to Kafka topic " << kafka_opts.client.topic << " on "
+              << kafka_opts.client.brokers << "\n"
               << std::flush;
   }
 

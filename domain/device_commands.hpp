@@ -189,8 +189,8 @@ OTALEDGER_EXECUTION_COMMAND(check_execution_timeout, "check_execution_timeout");
 
 using device_command =
     std::variant<register_device, edit_device, report_device_state, assign_execution,
-                 start_execution, report_progress, report_result, note_execution, hold_execution, release_execution,
-                 release_execution_install, cancel_execution, expire_execution, retry_execution,
-                 requeue_execution, check_execution_timeout>;
+                 start_execution, report_progress, report_result, note_execution, hold_execution,
+                 release_execution, release_execution_install, cancel_execution, expire_execution,
+                 retry_execution, requeue_execution, check_execution_timeout>;
 
 } // namespace otaledger::domain

@@ -33,7 +33,8 @@ using event = std::variant<
     execution_assigned, execution_deferred, execution_deferral_ended, execution_notified,
     execution_downloading, execution_downloaded, execution_installing, execution_succeeded,
     execution_failed, execution_canceled, execution_cancel_requested, execution_retried,
-    execution_retry_dropped, execution_held, execution_released, execution_install_released, execution_noted,
+    execution_retry_dropped, execution_held, execution_released, execution_install_released,
+    execution_noted,
     // firmware-F
     firmware_created, firmware_image_uploaded, firmware_deleted, firmware_verification_started,
     firmware_verification_passed, firmware_verification_failed, firmware_verified,

@@ -7,11 +7,11 @@
 // runtime starts, so the catalog and the device actors recover them.
 #pragma once
 
+#include "actors/runtime.hpp"
+#include "base/time.hpp"
 #include "channel/auth.hpp"
 #include "channel/http_routes.hpp"
 #include "channel/service.hpp"
-#include "actors/runtime.hpp"
-#include "base/time.hpp"
 #include "domain/dispatch.hpp"
 #include "events/event.hpp"
 #include "storage/open.hpp"
@@ -62,16 +62,15 @@ struct channel_fixture {
     events::execution_terms terms;
     terms.package = "k1";
     terms.target_version = "1.1";
-    seed(
-        {events::product_created{"p1", "Product 1", channel::sha256_hex("product-secret"), false},
-         events::package_created{
-             "k1", "f11", events::firmware_kind::fota, "acme", "m1", "1.1",
-             events::package_type::full, "", events::package_origin::uploaded,
-             events::file_info{"fw-1.1.bin", blob.size, blob.md5, blob.sha256, blob.id}, at},
-         events::device_registered{"d1", "p1", "d1", "", "", {}, "1.0", "", false, at},
-         events::device_registered{"d2", "p1", "d2", "", "", {}, "1.0", "", false, at},
-         events::execution_assigned{"d1", "t1", terms},
-         events::execution_notified{"d1", "t1", events::execution_phase::pending, 1, at}});
+    seed({events::product_created{"p1", "Product 1", channel::sha256_hex("product-secret"), false},
+          events::package_created{
+              "k1", "f11", events::firmware_kind::fota, "acme", "m1", "1.1",
+              events::package_type::full, "", events::package_origin::uploaded,
+              events::file_info{"fw-1.1.bin", blob.size, blob.md5, blob.sha256, blob.id}, at},
+          events::device_registered{"d1", "p1", "d1", "", "", {}, "1.0", "", false, at},
+          events::device_registered{"d2", "p1", "d2", "", "", {}, "1.0", "", false, at},
+          events::execution_assigned{"d1", "t1", terms},
+          events::execution_notified{"d1", "t1", events::execution_phase::pending, 1, at}});
     BOOST_REQUIRE(creds->set("d1", d1_secret));
     BOOST_REQUIRE(creds->set("d2", d2_secret));
     actors::runtime_options ro;
