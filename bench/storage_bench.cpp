@@ -7,7 +7,7 @@
 //                    expected version and a command id, durable (group commit);
 //                    then raw_put_synced: the same W threads calling
 //                    DB::Write(sync=true) with WriteBatches holding the same
-//                    bytes (record, stream index entry, stream head, command id).
+//                    bytes (record, stream index entry, command id).
 //                    Lines: append_synced, raw_put_synced; "ratio" =
 //                    append ops/s / raw ops/s at the same W.
 //   append_unsynced  the same with sync=false (append_unsynced, raw_put_unsynced).
@@ -184,7 +184,6 @@ run_result run_raw(const std::string& dir, bool sync, std::size_t writers, std::
     rocksdb::WriteBatch b;
     bool good = b.Put(db[internal::cf_log], pos_key, rec).ok() &&
                 b.Put(db[internal::cf_stream_index], index_key, pos_key).ok() &&
-                b.Put(db[internal::cf_streams], stream, be64(i + 1)).ok() &&
                 b.Put(db[internal::cf_commands], command, std::string(24, '\0')).ok();
     rocksdb::WriteOptions wo;
     wo.sync = sync;

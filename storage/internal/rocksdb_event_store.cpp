@@ -19,6 +19,35 @@
 namespace otaledger::storage::internal {
 
 // ---------------------------------------------------------------------------
+// A stream's head: its last `stream_index` entry. (Heads were also kept in
+// the `streams` family, one more random key per append; that family is no
+// longer written or read.)
+
+/// The version of `stream`'s last event whose position is at most
+/// `visible` (0: the stream has none).
+result<std::uint64_t> index_head(const rocks& db, std::string_view stream,
+                                 std::uint64_t visible) {
+  std::string last;
+  stream_index_key(last, stream, ~std::uint64_t{0});
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true; // the index is bucketed by stream (rocks.cpp)
+  std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(ro, db[cf_stream_index])};
+  for (it->SeekForPrev(last); it->Valid(); it->Prev()) {
+    const auto k = it->key();
+    const auto v = it->value();
+    if (k.size() != stream.size() + 9 || k.ToStringView().substr(0, stream.size()) != stream ||
+        k[stream.size()] != '\0')
+      break; // another stream's key: this one has none
+    if (v.size() != 8)
+      return fail(errc::corruption, fmt::format("a malformed index entry of stream {}", stream));
+    if (read_be64(v.data()) <= visible) return read_be64(k.data() + stream.size() + 1);
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), fmt::format("reading the head of {}", stream));
+  return std::uint64_t{0};
+}
+
+// ---------------------------------------------------------------------------
 // log_state: the published head and the readers' view of the log.
 
 class log_state {
@@ -298,27 +327,18 @@ private:
     }
   }
 
-  /// The committed head of a stream (from the cache, else from `streams`).
+  /// The committed head of a stream (from the cache, else from the index:
+  /// only this thread writes, so everything in it is committed).
   result<std::uint64_t> stream_head(const std::string& stream) {
     if (auto it = heads_.find(stream); it != heads_.end()) return it->second;
-    rocksdb::PinnableSlice value;
-    auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_streams], stream, &value);
-    std::uint64_t v = 0;
-    if (s.ok()) {
-      if (value.size() != 8)
-        return fail(errc::corruption,
-                    fmt::format("the head of {} has {} bytes", stream, value.size()));
-      v = read_be64(value.data());
-    } else if (!s.IsNotFound()) {
-      return to_error(s, fmt::format("reading the head of {}", stream));
-    }
+    OTA_TRY(v, index_head(*db_, stream, ~std::uint64_t{0}));
     heads_.emplace(stream, v);
     return v;
   }
 
   /// Adds one accepted append to the group's batch: per event a `log` record
-  /// and a `stream_index` entry, then the stream head and the command id. On
-  /// a failure the batch is rolled back to where it was.
+  /// and a `stream_index` entry, then the command id. On a failure the batch
+  /// is rolled back to where it was.
   result<append_result> encode_append(const append_request& req, std::uint64_t pos,
                                       std::uint64_t head, std::int64_t now) {
     batch_.SetSavePoint();
@@ -341,9 +361,6 @@ private:
       stream_index_key(index_key_, req.stream, head + 1 + k);
       s = batch_.Put((*db_)[cf_stream_index], index_key_, rocksdb::Slice{pos_key, 8});
     }
-    char version_value[8];
-    put_be64(version_value, r.version());
-    if (s.ok()) s = batch_.Put((*db_)[cf_streams], req.stream, rocksdb::Slice{version_value, 8});
     if (s.ok() && !req.command_id.empty())
       s = batch_.Put((*db_)[cf_commands], req.command_id, encode_result(r));
     if (!s.ok()) {
@@ -627,13 +644,8 @@ log_position rocksdb_event_store::head() const {
 
 result<stream_version> rocksdb_event_store::stream_head(std::string_view stream) {
   OTA_TRYV(validate_stream_name(stream));
-  rocksdb::PinnableSlice value;
-  auto s = db_->db->Get(rocksdb::ReadOptions{}, (*db_)[cf_streams], stream, &value);
-  if (s.IsNotFound()) return stream_version{0};
-  if (!s.ok()) return to_error(s, fmt::format("reading the head of {}", stream));
-  if (value.size() != 8)
-    return fail(errc::corruption, fmt::format("the head of {} has {} bytes", stream, value.size()));
-  return stream_version{read_be64(value.data())};
+  OTA_TRY(v, index_head(*db_, stream, log_->head()));
+  return stream_version{v};
 }
 
 result<std::optional<append_result>>
