@@ -25,8 +25,7 @@ namespace otaledger::storage::internal {
 
 /// The version of `stream`'s last event whose position is at most
 /// `visible` (0: the stream has none).
-result<std::uint64_t> index_head(const rocks& db, std::string_view stream,
-                                 std::uint64_t visible) {
+result<std::uint64_t> index_head(const rocks& db, std::string_view stream, std::uint64_t visible) {
   std::string last;
   stream_index_key(last, stream, ~std::uint64_t{0});
   rocksdb::ReadOptions ro;
