@@ -21,9 +21,11 @@
 // its manifest.tsv lists the pairs. Without it the workload prints one JSON
 // line saying so and skips. Flags: --corpus=DIR, --pairs=SUBSTRING (filter),
 // --window-log=N (lzr window, default 13), --lit-ctx-bits=N (default 3),
-// --codecs=lzr,zstd (default both), --tools=bsdiff,xdelta3,zstd (external
-// tools, default all; "none" for none), --delta-tool=PATH (otaledger-delta,
-// default: next to this binary's build tree).
+// --codecs=lzr,lzr1,zstd (default all), --finders=hash,sa (our match
+// finders, default hash; sa adds tools named otaledger-CODEC-sa),
+// --tools=bsdiff,xdelta3,zstd (external tools, default all; "none" for
+// none), --delta-tool=PATH (otaledger-delta, default: next to this binary's
+// build tree).
 #include "bench/bench.hpp"
 #include "delta/delta.hpp"
 
@@ -276,6 +278,9 @@ void run(const args& a) {
   const std::string filter = a.get("pairs");
   const std::string codecs = a.get("codecs", "lzr,lzr1,zstd");
   const std::string tools = a.get("tools", "bsdiff,xdelta3,zstd");
+  // Match finders of ours to run: hash (the default, tool otaledger-CODEC)
+  // and sa (the suffix array, tool otaledger-CODEC-sa).
+  const std::string finders = a.get("finders", "hash");
   const int window_log = std::stoi(a.get("window-log", "12"));
   const int lit_ctx_bits = std::stoi(a.get("lit-ctx-bits", "3"));
   const std::string delta_tool =
@@ -370,18 +375,24 @@ void run(const args& a) {
 
     // lzr: format 2 (the default); lzr1: format 1 as the previous release
     // made it (window_log 13, lit_ctx_bits 3); zstd: format 1, level 19.
-    for (const std::string codec_name : {"lzr", "lzr1", "zstd"}) {
-      const auto listed = [&](const std::string& c) {
-        std::istringstream list(codecs);
-        std::string item;
-        while (std::getline(list, item, ','))
-          if (item == c) return true;
-        return false;
-      };
-      if (!listed(codec_name)) continue;
+    const auto listed = [](const std::string& list_text, const std::string& c) {
+      std::istringstream list(list_text);
+      std::string item;
+      while (std::getline(list, item, ','))
+        if (item == c) return true;
+      return false;
+    };
+    std::vector<std::pair<std::string, std::string>> ours; // (finder, codec)
+    for (const std::string finder : {"hash", "sa"})
+      for (const std::string codec_name : {"lzr", "lzr1", "zstd"})
+        if (listed(finders, finder) && listed(codecs, codec_name))
+          ours.emplace_back(finder, codec_name);
+    for (const auto& [finder, codec_name] : ours) {
       const std::string tool_name =
-          codec_name == "lzr1" ? "otaledger-lzr-v1" : "otaledger-" + codec_name;
+          (codec_name == "lzr1" ? "otaledger-lzr-v1" : "otaledger-" + codec_name) +
+          (finder == "sa" ? "-sa" : "");
       delta::diff_options o;
+      o.finder = finder == "sa" ? delta::match_finder::suffix_array : delta::match_finder::hash;
       o.codec = codec_name == "zstd" ? delta::codec::zstd : delta::codec::lzr;
       o.window_log = static_cast<std::uint8_t>(codec_name == "lzr1" ? 13 : window_log);
       o.lit_ctx_bits = static_cast<std::uint8_t>(codec_name == "lzr1" ? 3 : lit_ctx_bits);
@@ -432,6 +443,7 @@ void run(const args& a) {
           {"kind", kind},
           {"tool", tool_name},
           {"codec", codec_name == "zstd" ? "zstd" : "lzr"},
+          {"finder", finder},
           {"format_version", info ? info.value().format_version : 0},
           {"window_log", o.codec == delta::codec::lzr ? o.window_log : 0},
           {"lit_ctx_bits", o.codec == delta::codec::lzr ? o.lit_ctx_bits : 0},
@@ -551,7 +563,8 @@ registrar reg("delta",
               "the same run, bsdiff, "
               "xdelta3 -9 and zstd -19 --patch-from; per pair and in total: patch size as a "
               "share of the new image, diff MB/s, apply peak RSS. Flags: --corpus=DIR "
-              "--pairs=SUBSTR --codecs=lzr,lzr1,zstd --tools=bsdiff,xdelta3,zstd --window-log=N "
+              "--pairs=SUBSTR --codecs=lzr,lzr1,zstd --finders=hash,sa --tools=bsdiff,xdelta3,zstd "
+              "--window-log=N "
               "--lit-ctx-bits=N --delta-tool=PATH",
               run);
 

@@ -36,6 +36,9 @@ options:
   --lit-ctx-bits=N       lzr literal context bits, 0..3 (default 3)
   --format=1|2           delta format (default 2; 1 for devices whose applier
                          predates format 2; raw and zstd are always 1)
+  --finder=hash|sa       how matches are found (default hash: an index of the
+                         old image built in linear time; sa: bsdiff's suffix
+                         array, slower to build, the same format)
   --threshold=X          verdict threshold: the delta is worthwhile below
                          X times the compressed full image (default 0.8)
   --no-verify            skip the apply check
@@ -231,6 +234,13 @@ int diff_main(int argc, char** argv) {
       if (!n || (*n != 1 && *n != 2))
         return usage_error(diff_usage, fmt::format("--format must be 1 or 2, not '{}'", v));
       opt.format_version = static_cast<std::uint16_t>(*n);
+    } else if (k == "finder") {
+      if (v == "hash")
+        opt.finder = match_finder::hash;
+      else if (v == "sa")
+        opt.finder = match_finder::suffix_array;
+      else
+        return usage_error(diff_usage, fmt::format("--finder must be hash or sa, not '{}'", v));
     } else if (k == "threshold") {
       auto x = to_double(v);
       if (!x || *x <= 0)

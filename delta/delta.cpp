@@ -248,12 +248,19 @@ errc from_c(int code) {
   }
 }
 
-// The suffix array of the last old image (diff_options::reuse_suffix_array).
+// The index of the last old image (diff_options::reuse_suffix_array): its
+// suffix array or its hash index.
+struct old_index {
+  std::shared_ptr<const internal::suffix_index> sa;
+  std::shared_ptr<const internal::hash_index> hashed;
+  explicit operator bool() const { return sa || hashed; }
+};
+
 struct index_cache {
   std::mutex mutex;
   std::uint64_t size = 0;
   sha256_digest sha{};
-  std::shared_ptr<const internal::suffix_index> index;
+  old_index index;
 };
 
 index_cache& the_index_cache() {
@@ -261,16 +268,19 @@ index_cache& the_index_cache() {
   return c;
 }
 
-std::shared_ptr<const internal::suffix_index> cached_index(std::uint64_t size,
-                                                           const sha256_digest& sha) {
+old_index cached_index(std::uint64_t size, const sha256_digest& sha, match_finder finder) {
   auto& c = the_index_cache();
   std::lock_guard lock(c.mutex);
-  if (c.index && c.size == size && c.sha == sha) return c.index;
-  return nullptr;
+  if (c.size != size || c.sha != sha) return {};
+  old_index i;
+  if (finder == match_finder::hash)
+    i.hashed = c.index.hashed;
+  else
+    i.sa = c.index.sa;
+  return i;
 }
 
-void keep_index(std::uint64_t size, const sha256_digest& sha,
-                std::shared_ptr<const internal::suffix_index> index) {
+void keep_index(std::uint64_t size, const sha256_digest& sha, old_index index) {
   auto& c = the_index_cache();
   std::lock_guard lock(c.mutex);
   c.size = size;
@@ -282,9 +292,9 @@ void keep_index(std::uint64_t size, const sha256_digest& sha,
 
 void drop_suffix_array_cache() {
   auto& c = the_index_cache();
-  std::shared_ptr<const internal::suffix_index> old;
+  old_index old;
   std::lock_guard lock(c.mutex);
-  old.swap(c.index); // freed after the lock is released
+  std::swap(old, c.index); // freed after the lock is released
 }
 
 sha256_digest sha256(std::span<const std::byte> bytes) {
@@ -317,14 +327,17 @@ result<std::string> make_delta(std::span<const std::byte> old_image,
     return errc::invalid_argument;
 
   const sha256_digest old_sha = sha256(old_image);
-  std::shared_ptr<const internal::suffix_index> index;
-  if (options.reuse_suffix_array) index = cached_index(old_image.size(), old_sha);
+  old_index index;
+  if (options.reuse_suffix_array) index = cached_index(old_image.size(), old_sha, options.finder);
   if (!index) {
-    index = internal::build_suffix_index(as_u8(old_image));
+    if (options.finder == match_finder::hash)
+      index.hashed = internal::build_hash_index(as_u8(old_image));
+    else
+      index.sa = internal::build_suffix_index(as_u8(old_image));
     if (options.reuse_suffix_array) keep_index(old_image.size(), old_sha, index);
   }
-  const std::string body =
-      internal::make_commands(as_u8(old_image), as_u8(new_image), nullptr, index.get());
+  const std::string body = internal::make_commands(as_u8(old_image), as_u8(new_image), nullptr,
+                                                   index.sa.get(), index.hashed.get());
 
   delta_info h;
   h.format_version = internal::format_version;

@@ -1,8 +1,9 @@
 // Binary deltas between firmware images: the server-side differ, the
 // applier, and the "is a delta worth it" verdict.
 //
-// make_delta() is a bsdiff-family differ: it suffix-sorts the old image
-// (libdivsufsort), covers the new image with approximate matches, and writes
+// make_delta() is a bsdiff-family differ: it indexes the old image (a hash
+// index of its 8-byte grams, or bsdiff's suffix array from libdivsufsort:
+// diff_options::finder), covers the new image with approximate matches, and writes
 // one sequential command stream (seek, byte-wise difference, literal extra
 // bytes) that is compressed with one of three codecs. The delta carries a
 // 120-byte header with the sizes and the SHA-256 of the exact old image it
@@ -46,6 +47,19 @@ enum class codec : std::uint8_t {
   zstd = 2, ///< one zstd frame: the Linux profile (C++ applier only)
 };
 
+/// How the differ finds where a piece of the new image occurs in the old one
+/// (docs/delta.md, "The differ"). Either way the delta has the same format.
+enum class match_finder : std::uint8_t {
+  /// A hash of each old position's first 8 bytes, built in linear time; each
+  /// search looks near where the current alignment expects the match. The
+  /// default: much faster to build than a suffix array, deltas within a few
+  /// percent of it.
+  hash = 0,
+  /// bsdiff's suffix array (libdivsufsort): the longest match anywhere in the
+  /// old image, at the cost of a suffix sort of the old image.
+  suffix_array = 1,
+};
+
 struct diff_options {
   /// Compression of the command stream. lzr decodes in bounded RAM on a
   /// microcontroller; zstd compresses a little better and decodes faster but
@@ -73,12 +87,14 @@ struct diff_options {
   std::uint16_t format_version = 2;
   /// zstd: compression level, 1..22. Default: 19.
   int zstd_level = 19;
-  /// Keep the suffix array of the last old image in memory (about 4 x its
-  /// size + 512 KiB, one image at a time) and reuse it when the next
-  /// make_delta() has the same old image (same size and SHA-256): the server
-  /// diffs several new images against one old image, and the suffix sort is
-  /// most of the time of a diff between consecutive releases. The output is
-  /// the same either way. Default: true.
+  /// How matches are found. Default: match_finder::hash.
+  match_finder finder = match_finder::hash;
+  /// Keep the index of the last old image (its suffix array, about 4 x its
+  /// size + 512 KiB, or its hash index, about 5 x its size; one image at a
+  /// time) in memory and reuse it when the next make_delta() has the same old
+  /// image (same size and SHA-256) and finder: the server diffs several new
+  /// images against one old image. The output is the same either way.
+  /// Default: true.
   bool reuse_suffix_array = true;
   /// Largest old or new image accepted, in bytes (the suffix array is
   /// 32-bit: the hard limit is 2 GiB - 1). Default: 1 GiB.
@@ -121,7 +137,7 @@ result<std::string> make_delta(std::span<const std::byte> old_image,
                                std::span<const std::byte> new_image,
                                const diff_options& options = {});
 
-/// Frees the suffix array kept by diff_options::reuse_suffix_array.
+/// Frees the index kept by diff_options::reuse_suffix_array.
 void drop_suffix_array_cache();
 
 /// Applies `delta` to `old_image` and returns the new image. Refuses a delta

@@ -64,8 +64,10 @@ public:
         start_(index.start.data()), sub_(index.sub.empty() ? nullptr : index.sub.data()),
         sub_start_(index.sub_start.data()) {}
 
-  /// The longest matches of `count` patterns (at most `max_lanes`).
-  void search(const u8* const* p, const std::int64_t* p_size, match* out, int count) const {
+  /// The longest matches of `count` patterns (at most `max_lanes`). (The
+  /// expected positions matter to hash_searcher only.)
+  void search(const u8* const* p, const std::int64_t* p_size, match* out, int count,
+              std::int64_t /*expect*/ = 0) const {
     lane ln[max_lanes];
     for (int i = 0; i < count; ++i) {
       lane& l = ln[i];
@@ -182,15 +184,111 @@ private:
   const std::uint32_t* sub_start_;
 };
 
+// Matches through the hash index (hash_index in bsdiff.hpp): for each
+// pattern, the positions of its bucket nearest to the expected one (lane i
+// expects `expect + i`: where the current alignment puts it), and the expected
+// position itself; the longest match wins, the nearest on a tie. Lanes are
+// interleaved as in suffix_searcher so that their cache misses overlap.
+class hash_searcher {
+public:
+  using match = suffix_searcher::match;
+  static constexpr int max_lanes = suffix_searcher::max_lanes;
+
+  hash_searcher(const u8* old, std::int64_t old_size, const hash_index& index)
+      : old_(old), n_(old_size), bits_(index.bits), start_(index.start.data()),
+        pos_(index.pos.data()) {}
+
+  static std::uint64_t load64(const u8* p) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    return x;
+  }
+  static std::uint32_t bucket(std::uint64_t gram, int bits) {
+    return static_cast<std::uint32_t>((gram * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+  }
+
+  void search(const u8* const* p, const std::int64_t* p_size, match* out, int count,
+              std::int64_t expect) const {
+    static_assert(hash_gram == 8);
+    struct lane {
+      std::uint64_t gram;
+      std::int64_t e;
+      std::uint32_t b, from, to;
+      bool hashed;
+    } ln[max_lanes];
+    for (int i = 0; i < count; ++i) {
+      lane& l = ln[i];
+      l.e = std::clamp<std::int64_t>(expect + i, 0, std::max<std::int64_t>(0, n_ - 1));
+      l.hashed = bits_ > 0 && p_size[i] >= hash_gram;
+      if (l.hashed) {
+        l.gram = load64(p[i]);
+        l.b = bucket(l.gram, bits_);
+        __builtin_prefetch(start_ + l.b);
+      }
+      if (l.e < n_) __builtin_prefetch(old_ + l.e);
+    }
+    for (int i = 0; i < count; ++i) {
+      lane& l = ln[i];
+      if (!l.hashed) continue;
+      l.from = start_[l.b];
+      l.to = start_[l.b + 1];
+      if (l.to - l.from > static_cast<std::uint32_t>(hash_candidates)) {
+        const std::uint32_t k = static_cast<std::uint32_t>(
+            std::lower_bound(pos_ + l.from, pos_ + l.to, static_cast<std::uint32_t>(l.e)) - pos_);
+        l.from = std::clamp<std::uint32_t>(k - std::min<std::uint32_t>(k, hash_candidates / 2),
+                                           l.from, l.to - hash_candidates);
+        l.to = l.from + hash_candidates;
+      }
+      __builtin_prefetch(pos_ + l.from);
+    }
+    for (int i = 0; i < count; ++i) {
+      const lane& l = ln[i];
+      if (!l.hashed) continue;
+      for (std::uint32_t c = l.from; c < l.to; ++c)
+        __builtin_prefetch(old_ + pos_[c]);
+    }
+    for (int i = 0; i < count; ++i) {
+      const lane& l = ln[i];
+      match best{};
+      std::int64_t best_dist = 0; // the expected position's
+      if (l.e < n_) best = {common_prefix(old_ + l.e, n_ - l.e, p[i], p_size[i]), l.e};
+      if (l.hashed) {
+        for (std::uint32_t c = l.from; c < l.to; ++c) {
+          const std::int64_t q = pos_[c];
+          if (q == l.e || load64(old_ + q) != l.gram) continue;
+          const std::int64_t len =
+              hash_gram + common_prefix(old_ + q + hash_gram, n_ - q - hash_gram, p[i] + hash_gram,
+                                        p_size[i] - hash_gram);
+          const std::int64_t dist = q > l.e ? q - l.e : l.e - q;
+          if (len > best.len || (len == best.len && dist < best_dist)) {
+            best = {len, q};
+            best_dist = dist;
+          }
+        }
+      }
+      out[i] = best;
+    }
+  }
+
+private:
+  const u8* old_;
+  std::int64_t n_;
+  int bits_;
+  const std::uint32_t* start_;
+  const std::uint32_t* pos_;
+};
+
 // The scan asks for positions in increasing order, mostly one after another:
 // answers them from batches that grow while the requests stay consecutive
 // (1, 2, 4, ... lanes), so a scan that jumps ahead wastes little.
-class match_cache {
+template <class Searcher> class match_cache {
 public:
-  match_cache(const suffix_searcher& s, const u8* nw, std::int64_t new_size)
+  match_cache(const Searcher& s, const u8* nw, std::int64_t new_size)
       : s_(s), nw_(nw), new_size_(new_size) {}
 
-  suffix_searcher::match at(std::int64_t scan) {
+  /// The match at `scan`; `expect`: the old position the current alignment
+  /// puts it at.
+  suffix_searcher::match at(std::int64_t scan, std::int64_t expect) {
     if (scan >= from_ && scan < from_ + n_) return m_[scan - from_];
     batch_ = scan == from_ + n_ ? std::min(batch_ * 2, suffix_searcher::max_lanes) : 1;
     n_ = static_cast<int>(std::min<std::int64_t>(batch_, new_size_ - scan));
@@ -201,12 +299,12 @@ public:
       p[i] = nw_ + scan + i;
       ps[i] = new_size_ - scan - i;
     }
-    s_.search(p, ps, m_, n_);
+    s_.search(p, ps, m_, n_, expect);
     return m_[0];
   }
 
 private:
-  const suffix_searcher& s_;
+  const Searcher& s_;
   const u8* nw_;
   std::int64_t new_size_;
   std::int64_t from_ = 0;
@@ -270,7 +368,8 @@ struct cover_cmd {
 // cold takes whatever exact match comes first and, in code where a fifth of
 // the bytes changed (relocations), can keep a poor alignment for hundreds of
 // kilobytes where a single scan would have kept the right one.
-std::optional<std::int64_t> seed_offset(const suffix_searcher& searcher, const u8* old,
+template <class Searcher>
+std::optional<std::int64_t> seed_offset(const Searcher& searcher, const u8* old,
                                         std::int64_t old_size, const u8* nw, std::int64_t new_size,
                                         std::int64_t seam) {
   constexpr std::int64_t window = 4096, probes = 32;
@@ -282,7 +381,7 @@ std::optional<std::int64_t> seed_offset(const suffix_searcher& searcher, const u
     const u8* pat = nw + p;
     const std::int64_t pat_size = new_size - p;
     suffix_searcher::match m;
-    searcher.search(&pat, &pat_size, &m, 1);
+    searcher.search(&pat, &pat_size, &m, 1, p);
     if (m.len >= 8) candidates.push_back(m.pos - p);
   }
   std::sort(candidates.begin(), candidates.end());
@@ -301,12 +400,13 @@ std::optional<std::int64_t> seed_offset(const suffix_searcher& searcher, const u
   return best;
 }
 
-void scan_segment(const suffix_searcher& searcher, const u8* old, std::int64_t old_size,
-                  const u8* nw, std::int64_t nw_size, std::int64_t seg_from, std::int64_t seg_to,
+template <class Searcher>
+void scan_segment(const Searcher& searcher, const u8* old, std::int64_t old_size, const u8* nw,
+                  std::int64_t nw_size, std::int64_t seg_from, std::int64_t seg_to,
                   std::vector<cover_cmd>& out) {
   const u8* seg = nw + seg_from;
   const std::int64_t new_size = seg_to - seg_from;
-  match_cache matches(searcher, seg, new_size);
+  match_cache<Searcher> matches(searcher, seg, new_size);
   auto emit = [&](std::int64_t old_from, std::int64_t new_from, std::int64_t diff_len,
                   std::int64_t extra_len) {
     if (diff_len + extra_len > 0)
@@ -328,7 +428,7 @@ void scan_segment(const suffix_searcher& searcher, const u8* old, std::int64_t o
     std::int64_t old_score = 0;
     std::int64_t scsc = scan += len;
     for (; scan < new_size; ++scan) {
-      const auto m = matches.at(scan);
+      const auto m = matches.at(scan, scan + last_offset);
       len = m.len;
       pos = m.pos;
       for (; scsc < scan + len; ++scsc)
@@ -451,20 +551,102 @@ std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint
   return index;
 }
 
+namespace {
+template <class Searcher>
+std::string scan_all(const Searcher& searcher, std::span<const std::uint8_t> old_image,
+                     std::span<const std::uint8_t> new_image, command_stats* stats);
+} // namespace
+
+std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t> old_image) {
+  auto index = std::make_shared<hash_index>();
+  const u8* old = old_image.data();
+  const auto n = static_cast<std::int64_t>(old_image.size());
+  if (n < hash_gram) return index;
+  // About two positions per bucket (4 bytes per old byte for the positions,
+  // at most 2 for the bucket starts).
+  index->bits =
+      std::clamp(static_cast<int>(std::bit_width(static_cast<std::uint64_t>(n))) - 2, 8, 28);
+  const std::size_t buckets = std::size_t{1} << index->bits;
+  const std::int64_t last = n - hash_gram; // the last position with a whole gram
+  // Inside a run of one byte value only the run's first and last grams are
+  // kept: the first matches the longest run, the last what follows the run.
+  auto kept = [&](std::int64_t i) {
+    if (i == 0 || i == last) return true;
+    const std::uint64_t g = hash_searcher::load64(old + i);
+    return g != hash_searcher::load64(old + i - 1) || g != hash_searcher::load64(old + i + 1);
+  };
+  // A counting sort by bucket, the old image split in `parts` ranges each
+  // counted and scattered by its own thread into its own slice of every
+  // bucket (range t's positions after range t - 1's: the order, hence the
+  // output, does not depend on the threads).
+  const int parts = n >= parallel_min_bytes ? 2 : 1;
+  std::vector<std::vector<std::uint32_t>> at(static_cast<std::size_t>(parts));
+  auto range = [&](int t) {
+    return std::pair{(last + 1) * t / parts, (last + 1) * (t + 1) / parts};
+  };
+  auto run = [&](auto&& job) {
+    std::vector<std::thread> pool;
+    for (int t = 1; t < parts; ++t)
+      pool.emplace_back(job, t);
+    job(0);
+    for (auto& th : pool)
+      th.join();
+  };
+  const int bits = index->bits;
+  run([&](int t) {
+    auto& count = at[static_cast<std::size_t>(t)];
+    count.assign(buckets, 0);
+    const auto [from, to] = range(t);
+    for (std::int64_t i = from; i < to; ++i)
+      if (kept(i)) ++count[hash_searcher::bucket(hash_searcher::load64(old + i), bits)];
+  });
+  auto& start = index->start;
+  start.resize(buckets + 1);
+  std::uint32_t total = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    start[b] = total;
+    for (auto& count : at) {
+      const std::uint32_t c = count[b];
+      count[b] = total;
+      total += c;
+    }
+  }
+  start[buckets] = total;
+  index->pos.resize(total);
+  run([&](int t) {
+    auto& next = at[static_cast<std::size_t>(t)];
+    const auto [from, to] = range(t);
+    for (std::int64_t i = from; i < to; ++i)
+      if (kept(i))
+        index->pos[next[hash_searcher::bucket(hash_searcher::load64(old + i), bits)]++] =
+            static_cast<std::uint32_t>(i);
+  });
+  return index;
+}
+
 std::string make_commands(std::span<const std::uint8_t> old_image,
                           std::span<const std::uint8_t> new_image, command_stats* stats,
-                          const suffix_index* index) {
+                          const suffix_index* index, const hash_index* hashed) {
+  const u8* old = old_image.data();
+  const auto old_size = static_cast<std::int64_t>(old_image.size());
+  std::shared_ptr<const suffix_index> own;
+  if (!index && !hashed) {
+    own = build_suffix_index(old_image);
+    index = own.get();
+  }
+  if (hashed) return scan_all(hash_searcher(old, old_size, *hashed), old_image, new_image, stats);
+  return scan_all(suffix_searcher(old, old_size, *index), old_image, new_image, stats);
+}
+
+namespace {
+
+template <class Searcher>
+std::string scan_all(const Searcher& searcher, std::span<const std::uint8_t> old_image,
+                     std::span<const std::uint8_t> new_image, command_stats* stats) {
   const u8* old = old_image.data();
   const u8* nw = new_image.data();
   const auto old_size = static_cast<std::int64_t>(old_image.size());
   const auto new_size = static_cast<std::int64_t>(new_image.size());
-
-  std::shared_ptr<const suffix_index> own;
-  if (!index) {
-    own = build_suffix_index(old_image);
-    index = own.get();
-  }
-  const suffix_searcher searcher(old, old_size, *index);
 
   // A large new image is scanned in segments of scan_segment_bytes, taken in
   // turn by up to scan_threads threads (changes cluster, so equal halves
@@ -499,5 +681,7 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
       w.emit(c.old_from, c.new_from, c.diff_len, c.extra_len);
   return w.take();
 }
+
+} // namespace
 
 } // namespace otaledger::delta::internal

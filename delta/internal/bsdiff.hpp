@@ -44,14 +44,34 @@ inline constexpr std::uint32_t sub_bucket_min = 2048;
 
 std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint8_t> old_image);
 
+/// The other way to find matches (diff_options::finder, the default): every
+/// position of the old image by a hash of its first hash_gram bytes, grouped
+/// by bucket (a counting sort: linear time, no suffix sort). Inside a constant
+/// run only the first and last positions are kept. A search looks at the
+/// bucket's hash_candidates positions nearest to where the current alignment
+/// expects the match, plus that expected position itself, and takes the
+/// longest (the nearest on a tie): not always the longest match in the whole
+/// image, as the suffix array finds, but found without sorting.
+struct hash_index {
+  int bits = 0;                     ///< 2^bits buckets
+  std::vector<std::uint32_t> start; ///< bucket b's positions: pos[start[b], start[b + 1])
+  std::vector<std::uint32_t> pos;   ///< increasing within each bucket
+};
+
+inline constexpr int hash_gram = 8;
+inline constexpr int hash_candidates = 8;
+
+std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t> old_image);
+
 /// The command stream turning `old_image` into `new_image`. Both must be
-/// smaller than 2 GiB (the caller checks). `index` (of exactly `old_image`)
-/// saves the suffix sort; without it one is built. A new image of at least
+/// smaller than 2 GiB (the caller checks). With `hashed` (of exactly
+/// `old_image`) matches are found through it; else through `index` (of
+/// exactly `old_image`), and without that a suffix array is built. A new image of at least
 /// parallel_min_bytes is scanned in segments on several threads (about one
 /// more command per seam than a single scan would make); the output depends
 /// on the images only.
 std::string make_commands(std::span<const std::uint8_t> old_image,
                           std::span<const std::uint8_t> new_image, command_stats* stats = nullptr,
-                          const suffix_index* index = nullptr);
+                          const suffix_index* index = nullptr, const hash_index* hashed = nullptr);
 
 } // namespace otaledger::delta::internal

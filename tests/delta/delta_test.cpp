@@ -369,6 +369,9 @@ void round_trip(const bytes& old, const bytes& nw) {
   delta::diff_options v1;
   v1.format_version = 1;
   check_applies(old, nw, make(old, nw, v1));
+  delta::diff_options sa;
+  sa.finder = delta::match_finder::suffix_array;
+  check_applies(old, nw, make(old, nw, sa));
 }
 
 std::uint16_t version_of(const bytes& d) {
@@ -587,25 +590,80 @@ BOOST_AUTO_TEST_CASE(an_image_large_enough_for_two_scan_threads_round_trips) {
   BOOST_TEST(d.size() * 20 < nw.size(), "delta " << d.size());
 }
 
-BOOST_AUTO_TEST_CASE(a_reused_suffix_array_gives_the_same_delta_and_never_a_stale_one) {
+BOOST_AUTO_TEST_CASE(a_reused_index_gives_the_same_delta_and_never_a_stale_one) {
   std::mt19937_64 rng(13);
   const bytes old = firmware_like(rng, 300'000);
   bytes other = old; // same size, other content: must not hit the cache
   other[150'000] ^= 0x5A;
   const bytes nw = relocate(random_edit(rng, old), 0x20);
-  delta::diff_options fresh;
-  fresh.reuse_suffix_array = false;
+  for (const auto finder : {delta::match_finder::hash, delta::match_finder::suffix_array}) {
+    BOOST_TEST_CONTEXT("finder " << static_cast<int>(finder)) {
+      delta::diff_options kept;
+      kept.finder = finder;
+      delta::diff_options fresh = kept;
+      fresh.reuse_suffix_array = false;
+      delta::drop_suffix_array_cache();
+      const bytes cold = make(old, nw, fresh);
+      const bytes first = make(old, nw, kept);  // builds and keeps the index
+      const bytes second = make(old, nw, kept); // reuses it
+      BOOST_TEST((first == cold));
+      BOOST_TEST((second == cold));
+      const bytes d_other = make(other, nw, kept);
+      BOOST_TEST((d_other == make(other, nw, fresh)));
+      check_applies(other, nw, d_other);
+      delta::drop_suffix_array_cache();
+      BOOST_TEST((make(old, nw, kept) == cold));
+    }
+  }
+  // The same old image with the other finder: the kept index of one kind is
+  // never used for the other.
+  delta::diff_options sa;
+  sa.finder = delta::match_finder::suffix_array;
+  delta::diff_options sa_fresh = sa;
+  sa_fresh.reuse_suffix_array = false;
   delta::drop_suffix_array_cache();
-  const bytes cold = make(old, nw, fresh);
-  const bytes first = make(old, nw);  // builds and keeps the index
-  const bytes second = make(old, nw); // reuses it
-  BOOST_TEST((first == cold));
-  BOOST_TEST((second == cold));
-  const bytes d_other = make(other, nw);
-  BOOST_TEST((d_other == make(other, nw, fresh)));
-  check_applies(other, nw, d_other);
+  const bytes by_hash = make(old, nw);
+  BOOST_TEST((make(old, nw, sa) == make(old, nw, sa_fresh)));
+  BOOST_TEST((make(old, nw) == by_hash));
   delta::drop_suffix_array_cache();
-  BOOST_TEST((make(old, nw) == cold));
+}
+
+BOOST_AUTO_TEST_CASE(the_hash_finder_finds_blocks_moved_far_from_where_the_alignment_expects) {
+  std::mt19937_64 rng(14);
+  const bytes old = random_bytes(rng, 400'000);
+  // Random bytes: every 8-byte gram is unique, so only a search outside the
+  // current alignment finds where each block went.
+  bytes nw = move_block(old, 20'000, 60'000, 390'000);
+  nw = move_block(nw, 300'000, 330'000, 1'000);
+  nw = insert_at(nw, 200'000, random_bytes(rng, 100));
+  const bytes d = make(old, nw);
+  check_applies(old, nw, d);
+  BOOST_TEST_MESSAGE("moved blocks: delta of " << d.size() << " bytes");
+  BOOST_TEST(d.size() < std::size_t{1'000}, "delta of " << d.size() << " bytes");
+}
+
+BOOST_AUTO_TEST_CASE(hash_finder_deltas_stay_within_3_percent_of_suffix_array_deltas) {
+  std::mt19937_64 rng(15);
+  const bytes fw = firmware_like(rng, 300'000);
+  const bytes zeros_and_code = bytes(40'000, '\0') + fw + bytes(20'000, '\xFF') + fw;
+  const bytes shapes[][2] = {
+      {fw, relocate(fw, 0x40)},
+      {fw, relocate(insert_at(fw, 30'000, random_bytes(rng, 700)), 0x2C0)},
+      {fw, move_block(erase_at(fw, 100, 5000), 2000, 9000, 200'000)},
+      {fw, random_edit(rng, fw)},
+      {zeros_and_code, relocate(insert_at(zeros_and_code, 45'000, bytes(3000, '\0')), 0x10)},
+  };
+  delta::diff_options sa;
+  sa.finder = delta::match_finder::suffix_array;
+  std::size_t by_hash = 0, by_sa = 0;
+  for (const auto& s : shapes) {
+    const bytes h = make(s[0], s[1]);
+    check_applies(s[0], s[1], h);
+    by_hash += h.size();
+    by_sa += make(s[0], s[1], sa).size();
+  }
+  BOOST_TEST_MESSAGE("hash finder " << by_hash << " bytes, suffix array " << by_sa);
+  BOOST_TEST(by_hash * 100 <= by_sa * 103, "hash " << by_hash << " vs suffix array " << by_sa);
 }
 
 BOOST_AUTO_TEST_CASE(inspect_reports_the_header) {
@@ -665,6 +723,7 @@ BOOST_AUTO_TEST_CASE(any_sequence_of_random_edits_round_trips_in_both_appliers) 
       o.codec = round % 5 == 4 ? delta::codec::raw : delta::codec::lzr;
       o.window_log = static_cast<std::uint8_t>(8 + round % 6);
       o.lit_ctx_bits = static_cast<std::uint8_t>(round % 4);
+      o.finder = round % 2 ? delta::match_finder::suffix_array : delta::match_finder::hash;
       check_applies(old, nw, make(old, nw, o));
     }
   }
@@ -1089,6 +1148,18 @@ BOOST_AUTO_TEST_CASE(the_tool_diffs_and_patches_files) {
             s.path("d3.otad"));
   BOOST_TEST(r.status != 0);
   BOOST_TEST(r.err.find("--format must be 1 or 2") != std::string::npos, r.err);
+  // --finder=sa: bsdiff's suffix array; the delta applies like the default one.
+  r = s.run("diff --finder=sa " + s.path("old.bin") + " " + s.path("new.bin") + " " +
+            s.path("dsa.otad"));
+  BOOST_TEST(r.status == 0, r.err);
+  r = s.run("patch " + s.path("old.bin") + " " + s.path("dsa.otad") + " " + s.path("o3.bin"));
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST((s.read("o3.bin") == nw));
+  r = s.run("diff --finder=lcp " + s.path("old.bin") + " " + s.path("new.bin") + " " +
+            s.path("dx.otad"));
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.err.find("--finder must be hash or sa, not 'lcp'") != std::string::npos, r.err);
+  BOOST_TEST(!std::filesystem::exists(s.path("dx.otad")));
 }
 
 BOOST_AUTO_TEST_CASE(the_tool_explains_a_wrong_old_image_and_writes_nothing) {
