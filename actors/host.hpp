@@ -37,10 +37,12 @@
 
 namespace otaledger::actors {
 
-/// What a command carries besides its payload.
+/// What a command carries besides its payload. Lives only while the command
+/// is decided: `meta` refers to the queued command's (not copied: its ids
+/// are longer than a short string, so a copy allocated on every decide).
 struct command_context {
-  base::timestamp now;     ///< the time the command is decided at (from the runtime's clock)
-  events::event_meta meta; ///< who, which command id, correlation, why
+  base::timestamp now;            ///< the time the command is decided at (from the runtime's clock)
+  const events::event_meta& meta; ///< who, which command id, correlation, why
 };
 
 /// What `decide` answered: events to append, or a rejection.

@@ -13,13 +13,14 @@
 
 #include "actors/runtime.hpp"
 
+#include <absl/container/flat_hash_map.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace otaledger::actors {
@@ -96,7 +97,7 @@ private:
   sim_options opts_;
   std::atomic<runtime*> rt_{nullptr};
   mutable std::mutex mtx_;
-  std::unordered_map<std::string, device> devices_;
+  absl::flat_hash_map<std::string, device> devices_; // flat: a million devices in a bench
   std::mutex idle_mtx_;
   std::condition_variable idle_cv_;
   std::uint64_t in_flight_ = 0;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev librocksdb-dev librdkafka-dev libfmt-dev
   libboost-dev libboost-test-dev nlohmann-json3-dev
-  libzstd-dev libssl-dev libdivsufsort-dev libjemalloc-dev
+  libzstd-dev libssl-dev libdivsufsort-dev libjemalloc-dev libabsl-dev
   mosquitto mosquitto-clients libmosquitto-dev
   kcat maven default-jre-headless curl clang-format
   swupdate cpio

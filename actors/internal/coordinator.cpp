@@ -5,6 +5,8 @@
 #include "domain/rollout.hpp"
 #include "domain/targeting.hpp"
 
+#include <absl/container/flat_hash_map.h>
+
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -57,7 +59,9 @@ struct task_run {
   std::string correlation;       ///< of the last lifecycle event
   events::execution_terms terms; ///< what assign_execution carries (from the task)
   std::vector<std::string> targets;
-  std::unordered_map<std::string, std::uint32_t> index;
+  // Flat maps: at a million targets a node-based map's lookup costs two or
+  // three cache misses (2.6 % of a rollout's CPU).
+  absl::flat_hash_map<std::string, std::uint32_t> index;
   std::vector<device_rec> recs;
   std::size_t start_cursor = 0;
   std::deque<std::uint32_t> queued;
@@ -92,7 +96,7 @@ struct task_run {
 };
 
 struct device_index {
-  std::unordered_map<std::string, std::uint32_t> ids;
+  absl::flat_hash_map<std::string, std::uint32_t> ids;
   std::vector<domain::device_facts> facts;
   std::unordered_map<std::string, std::vector<std::uint32_t>> by_product;
 
@@ -197,7 +201,7 @@ private:
     d_.folded = f.position;
     const auto& ev = f.event;
     if (auto task = domain::task_of(ev)) {
-      fold_execution(f, std::string{*task});
+      fold_execution(f, *task);
       return;
     }
     std::visit(
@@ -278,15 +282,18 @@ private:
     (void)before;
   }
 
-  void fold_execution(folded_event& f, const std::string& task_id) {
-    auto& t = d_.tasks[task_id];
+  void fold_execution(folded_event& f, std::string_view task_id) {
+    auto it = d_.tasks.find(task_id);
+    if (it == d_.tasks.end()) it = d_.tasks.emplace(std::string{task_id}, task_run{}).first;
+    auto& t = it->second;
     t.counters.apply(f.event);
-    std::string device = std::visit(
-        [](const auto& e) -> std::string {
+    static const std::string no_device;
+    const std::string& device = std::visit(
+        [](const auto& e) -> const std::string& {
           if constexpr (requires { e.device; })
             return e.device;
           else
-            return {};
+            return no_device;
         },
         f.event);
     auto idx = t.add_target(device);
@@ -592,25 +599,27 @@ private:
     ++d_.issued;
     auto stream = "device-" + std::visit([](const auto& c) { return c.device; }, cmd);
     const auto& dir = directory_for(d_.cfg.device_directories, stream);
-    self_
-        ->request(dir, caf::infinite,
-                  command_msg<device_agg>{std::move(stream), std::move(cmd),
-                                          meta(principal, correlation), {}})
-        .then(
-            [this, task_id, idx, kind](command_outcome& o) {
-              --d_.in_flight;
-              on_device_reply(task_id, idx, kind, o);
-              after_reply();
-            },
-            [this, task_id, idx, kind](caf::error&) {
-              --d_.in_flight;
-              command_outcome o;
-              o.error = make_error_code(domain::errc::invalid_state);
-              on_device_reply(task_id, idx, kind, o);
-              after_reply();
-            });
+    // The host calls this on its own thread; it mails the answer back (see
+    // device_reply). A command dropped unanswered (the system stopping)
+    // answers "closed" from reply_once's destructor.
+    auto reply = std::make_shared<reply_once>([coord = self_->address(), task_id, idx,
+                                               kind](command_outcome o) {
+      if (auto c = caf::actor_cast<caf::actor>(coord))
+        caf::anon_send(c,
+                       device_reply{task_id, idx, static_cast<std::uint8_t>(kind), std::move(o)});
+    });
+    self_->send(dir, command_msg<device_agg>{std::move(stream), std::move(cmd),
+                                             meta(principal, correlation), std::move(reply)});
   }
 
+public:
+  void on_reply(device_reply& r) {
+    --d_.in_flight;
+    on_device_reply(r.task, r.target, static_cast<work_kind>(r.kind), r.outcome);
+    after_reply();
+  }
+
+private:
   void on_device_reply(const std::string& task_id, std::uint32_t idx, work_kind kind,
                        const command_outcome& o) {
     auto it = d_.tasks.find(task_id);
@@ -755,6 +764,7 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
   return {
       [c](log_batch& b) { c->on_batch(b); },
       [c](tick_atom) { c->on_tick(); },
+      [c](device_reply& r) { c->on_reply(r); },
       [self, c](settle_atom, std::uint64_t position) {
         auto rp = self->make_response_promise();
         c->settle(log_position{position}, rp);

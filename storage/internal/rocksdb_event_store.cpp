@@ -5,6 +5,7 @@
 #include "storage/internal/append_core.hpp"
 #include "storage/record.hpp"
 
+#include <absl/container/flat_hash_map.h>
 #include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
@@ -328,11 +329,11 @@ private:
 
   /// The committed head of a stream (from the cache, else from the index:
   /// only this thread writes, so everything in it is committed).
-  result<std::uint64_t> stream_head(const std::string& stream) {
-    if (auto it = heads_.find(stream); it != heads_.end()) return it->second;
+  /// The cache entry is returned so that the append updates it in place.
+  result<std::uint64_t*> stream_head(const std::string& stream) {
+    if (auto it = heads_.find(stream); it != heads_.end()) return &it->second;
     OTA_TRY(v, index_head(*db_, stream, ~std::uint64_t{0}));
-    heads_.emplace(stream, v);
-    return v;
+    return &heads_.emplace(stream, v).first->second;
   }
 
   /// Adds one accepted append to the group's batch: per event a `log` record
@@ -447,18 +448,18 @@ private:
         refuse(current.error());
         continue;
       }
-      if (auto c = check_expected(req, current.value()); !c) {
+      if (auto c = check_expected(req, *current.value()); !c) {
         refuse(c.error());
         continue;
       }
-      auto r = encode_append(req, pos, current.value(), now);
+      auto r = encode_append(req, pos, *current.value(), now);
       if (!r) {
         refuse(r.error());
         continue;
       }
       if (!req.command_id.empty()) in_group_.emplace(req.command_id, i);
       const auto count = req.events.size();
-      heads_[req.stream] = r.value().version();
+      *current.value() = r.value().version();
       pos += count;
       out.r = r.value();
       out.appended = true;
@@ -513,7 +514,9 @@ private:
   std::uint64_t committed_;
   bool failed_ = false;
   std::string failure_;
-  std::unordered_map<std::string, std::uint64_t> heads_;
+  // Flat (open addressing): at a million streams a node-based map's lookup
+  // costs two or three cache misses (2.5 % of a rollout's CPU).
+  absl::flat_hash_map<std::string, std::uint64_t> heads_;
   std::unordered_map<std::string_view, std::size_t> in_group_; // command id -> index
   std::vector<outcome> outcomes_;
   std::vector<int> cmd_index_;
