@@ -16,7 +16,7 @@ namespace {
 
 /// The stream part of a `stream_index` key (stream NUL be64 version): every
 /// read of that family is a scan of one stream (prefix Bloom filters), and
-/// each insert continues from the stream's previous one (insert hints).
+/// its memtable has a prefix Bloom filter for seeks of streams it lacks.
 class stream_prefix final : public rocksdb::SliceTransform {
 public:
   const char* Name() const override { return "otaledger.stream_index_prefix"; }
@@ -66,7 +66,7 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   dbo.max_total_wal_size = 4 * static_cast<std::uint64_t>(opts.memtable_bytes);
   dbo.keep_log_file_num = 4;
   dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  // One thread (the append writer) writes; insert hints (below) need this.
+  // One thread (the append writer) writes.
   dbo.allow_concurrent_memtable_write = false;
 
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
@@ -97,16 +97,14 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   for (std::size_t i = 0; i < cf_count; ++i) {
     const bool scans = i == cf_log || i == cf_stream_index;
     auto cfo = cf_options(!scans, i == cf_log ? 16 * 1024 : 4 * 1024, i == cf_stream_index);
-    // The index is written in stream order within each stream but the
-    // streams interleave: an insert starts from the stream's previous entry
-    // (a per-stream hint) instead of walking the skip list from the top, and
-    // a seek of a stream absent from the memtable is answered by its prefix
-    // Bloom filter. (Hash memtables did the first, but every flush re-sorted
-    // the whole memtable into a new skip list: 15 % of the CPU of a
-    // 1,000,000-device rollout.) Stream heads are the index's last entries.
+    // A seek of a stream absent from the index's memtable is answered by
+    // its prefix Bloom filter. (Hash memtables made inserts cheap, but every
+    // flush re-sorted the whole memtable into a new skip list: 15 % of the
+    // CPU of a 1,000,000-device rollout. Per-stream insert hints cost more
+    // in their hint map than they saved: docs/storage.md.) Stream heads are
+    // the index's last entries.
     if (i == cf_stream_index) {
       cfo.prefix_extractor = std::make_shared<stream_prefix>();
-      cfo.memtable_insert_with_hint_prefix_extractor = cfo.prefix_extractor;
       cfo.memtable_prefix_bloom_size_ratio = 0.05;
     }
     cfs.emplace_back(cf_names[i], std::move(cfo));
