@@ -4,7 +4,9 @@
 //
 //   otaledger_bench --benchmarks=rollout --num=100000 [--idle_ms=10000]
 //       [--resident=N] (devices with nothing in progress kept in memory;
-//       default: runtime_options::resident_limit)
+//       default: runtime_options::resident_limit) [--memtable_mib=N]
+//       [--block_cache_mib=N] (storage::options::memtable_bytes and
+//       block_cache_bytes in MiB)
 //
 // Set-up (not timed): the catalog through the runtime, then N devices
 // registered and online, appended straight to the store in parallel appends.
@@ -118,6 +120,9 @@ void rollout(const args& a) {
   storage::options so;
   so.path = a.dir + "/store";
   so.sync = true;
+  if (!a.get("memtable_mib").empty()) so.memtable_bytes = std::stoull(a.get("memtable_mib")) << 20;
+  if (!a.get("block_cache_mib").empty())
+    so.block_cache_bytes = std::stoull(a.get("block_cache_mib")) << 20;
   auto db = storage::open_database(so);
   if (!db) throw std::runtime_error("cannot open the store: " + storage::error_detail());
   auto& store = *db.value().events;
