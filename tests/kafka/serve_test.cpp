@@ -53,8 +53,8 @@ struct serve_process {
 
   serve_process(const std::filesystem::path& data, const std::vector<std::string>& extra)
       : log{data.string() + ".log"} {
-    std::vector<std::string> args{OTALEDGER_BIN, "serve", "--data", data.string(), "--listen",
-                                  "127.0.0.1:0", "--unsynced"};
+    std::vector<std::string> args{OTALEDGER_BIN, "serve",       "--data",    data.string(),
+                                  "--listen",    "127.0.0.1:0", "--unsynced"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args)
@@ -119,9 +119,10 @@ std::string admin_token(const std::filesystem::path& data) {
 
 int create_product(std::uint16_t port, const std::string& token, const std::string& id) {
   otaledger::testing::http_client c{port};
-  auto r = c.request("POST", "/v1/products",
-                     R"({"product":")" + id + R"(","name":"Kafka meter","require_verification":false})",
-                     {{"authorization", "Bearer " + token}, {"content-type", "application/json"}});
+  auto r =
+      c.request("POST", "/v1/products",
+                R"({"product":")" + id + R"(","name":"Kafka meter","require_verification":false})",
+                {{"authorization", "Bearer " + token}, {"content-type", "application/json"}});
   BOOST_TEST_MESSAGE("POST /v1/products: " << r.status << " " << r.body);
   return r.status;
 }
@@ -181,22 +182,25 @@ BOOST_AUTO_TEST_CASE(serve_without_kafka_settings_runs_without_the_relay) {
   scratch_dir dir{"serve-plain"};
   auto data = dir.path / "data";
   auto token = admin_token(data);
-  serve_process serve{data, {}};
+  serve_process serve{data, {"--memtable-mib", "8"}};
   auto created = create_product(serve.port, token, "P1");
   BOOST_TEST((created == 200 || created == 201));
   BOOST_TEST(serve.output().find("Kafka") == std::string::npos, serve.output());
   BOOST_TEST(serve.stop() == 0, serve.output());
 }
 
-BOOST_AUTO_TEST_CASE(bad_kafka_flags_are_refused_before_the_data_directory_is_touched) {
+BOOST_AUTO_TEST_CASE(bad_serve_flags_are_refused_before_the_data_directory_is_touched) {
   scratch_dir dir{"serve-bad"};
   auto data = (dir.path / "data").string();
   const std::vector<std::vector<std::string>> bad = {
-      {"--kafka-topic", "t"},                                  // no brokers
+      {"--kafka-topic", "t"}, // no brokers
       {"--kafka-brokers", "127.0.0.1:1", "--kafka-property", "novalue"},
       {"--kafka-brokers", "127.0.0.1:1", "--kafka-property", "enable.idempotence=false"},
       {"--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "bad topic!"},
       {"--kafka-brokers", "127.0.0.1:1", "--kafka-partitions", "zero"},
+      {"--memtable-mib", "0"},
+      {"--memtable-mib", "64MB"},
+      {"--max-image-mib", "2048"},
   };
   for (const auto& extra : bad) {
     std::vector<std::string> args{"serve", "--data", data, "--listen", "127.0.0.1:0"};
