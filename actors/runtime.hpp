@@ -57,7 +57,7 @@ struct runtime_options {
   /// A device with nothing in progress stays in memory (until idle_timeout)
   /// while at most this many aggregate actors are live; beyond it, it leaves
   /// memory as soon as its command is answered. 0: always leave at once.
-  /// About 2.6 KiB per resident device actor with its state (measured).
+  /// About 1.7-2.6 KiB per resident device actor with its state (measured).
   std::uint64_t resident_limit = 20'000;
   /// Run the rollout coordinator and the timers (off: commands only).
   bool coordinator = true;

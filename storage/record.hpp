@@ -106,15 +106,40 @@ inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
   return false;
 }
 
-/// The key of a stream's entry in `stream_index`: stream, NUL, big-endian version.
-/// (Stream names cannot contain NUL, so one stream's keys never interleave
-/// with another's and "stream\x01" bounds them.)
+/// The key of a stream's entry in `stream_index`: stream, NUL, big-endian
+/// version of the entry's first event. (Stream names cannot contain NUL, so
+/// one stream's keys never interleave with another's and "stream\x01" bounds
+/// them.) One entry per append: its value is the be64 position of the first
+/// event, followed, when the append wrote more than one event, by the be64
+/// count (the events' positions and versions are consecutive). Entries of
+/// earlier releases hold one event each (8 bytes).
 inline void stream_index_key(std::string& out, std::string_view stream, std::uint64_t version) {
   out.assign(stream);
   out.push_back('\0');
   char b[8];
   put_be64(b, version);
   out.append(b, 8);
+}
+
+/// A parsed `stream_index` entry: events first_version.. first_version +
+/// count - 1 at first_position.. first_position + count - 1.
+struct index_run {
+  std::uint64_t first_version = 0, first_position = 0, count = 0;
+};
+
+/// Parses the entry (`key`, `value`) of `stream`; false when it is not one of
+/// that stream's keys or is malformed (a value that is not 8 or 16 bytes, a
+/// count of 0).
+inline bool parse_index_entry(std::string_view stream, std::string_view key, std::string_view value,
+                              index_run& out) noexcept {
+  if (key.size() != stream.size() + 9 || key.substr(0, stream.size()) != stream ||
+      key[stream.size()] != '\0')
+    return false;
+  if (value.size() != 8 && value.size() != 16) return false;
+  out.first_version = read_be64(key.data() + stream.size() + 1);
+  out.first_position = read_be64(value.data());
+  out.count = value.size() == 16 ? read_be64(value.data() + 8) : 1;
+  return out.count > 0;
 }
 
 } // namespace otaledger::storage

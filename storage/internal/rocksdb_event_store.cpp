@@ -33,14 +33,15 @@ result<std::uint64_t> index_head(const rocks& db, std::string_view stream, std::
   ro.prefix_same_as_start = true; // the index is bucketed by stream (rocks.cpp)
   std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(ro, db[cf_stream_index])};
   for (it->SeekForPrev(last); it->Valid(); it->Prev()) {
-    const auto k = it->key();
-    const auto v = it->value();
-    if (k.size() != stream.size() + 9 || k.ToStringView().substr(0, stream.size()) != stream ||
+    const auto k = it->key().ToStringView();
+    if (k.size() != stream.size() + 9 || k.substr(0, stream.size()) != stream ||
         k[stream.size()] != '\0')
       break; // another stream's key: this one has none
-    if (v.size() != 8)
+    index_run run;
+    if (!parse_index_entry(stream, k, it->value().ToStringView(), run))
       return fail(errc::corruption, fmt::format("a malformed index entry of stream {}", stream));
-    if (read_be64(v.data()) <= visible) return read_be64(k.data() + stream.size() + 1);
+    if (run.first_position <= visible)
+      return run.first_version + std::min(run.count - 1, visible - run.first_position);
   }
   if (!it->status().ok())
     return to_error(it->status(), fmt::format("reading the head of {}", stream));
@@ -336,8 +337,8 @@ private:
     return &heads_.emplace(stream, v).first->second;
   }
 
-  /// Adds one accepted append to the group's batch: per event a `log` record
-  /// and a `stream_index` entry, then the command id. On a failure the batch
+  /// Adds one accepted append to the group's batch: one `stream_index`
+  /// entry, per event a `log` record, then the command id. On a failure the batch
   /// is rolled back to where it was.
   result<append_result> encode_append(const append_request& req, std::uint64_t pos,
                                       std::uint64_t head, std::int64_t now) {
@@ -347,6 +348,14 @@ private:
                           stream_version{head + count}, false};
     rocksdb::Status s;
     char pos_key[8];
+    // One index entry for the whole append: its first version -> its first
+    // position and, for more than one event, the count (record.hpp).
+    char run_value[16];
+    put_be64(run_value, pos);
+    put_be64(run_value + 8, count);
+    stream_index_key(index_key_, req.stream, head + 1);
+    s = batch_.Put((*db_)[cf_stream_index], index_key_,
+                   rocksdb::Slice{run_value, count > 1 ? std::size_t{16} : std::size_t{8}});
     for (std::size_t k = 0; k < count && s.ok(); ++k) {
       const auto& ne = req.events[k];
       record_.clear();
@@ -357,9 +366,6 @@ private:
                     record_);
       put_be64(pos_key, pos + k);
       s = batch_.Put((*db_)[cf_log], rocksdb::Slice{pos_key, 8}, record_);
-      if (!s.ok()) break;
-      stream_index_key(index_key_, req.stream, head + 1 + k);
-      s = batch_.Put((*db_)[cf_stream_index], index_key_, rocksdb::Slice{pos_key, 8});
     }
     if (s.ok() && !req.command_id.empty())
       s = batch_.Put((*db_)[cf_commands], req.command_id, encode_result(r));
@@ -597,15 +603,27 @@ rocksdb_event_store::read_stream(std::string_view stream, stream_version from, s
   ro.prefix_same_as_start = true; // the index is hashed by stream (rocks.cpp)
   std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator(ro, (*db_)[cf_stream_index])};
   std::vector<std::uint64_t> versions, positions;
-  for (it->Seek(lower); it->Valid() && positions.size() < max; it->Next()) {
-    const auto k = it->key();
-    const auto v = it->value();
-    if (k.size() != stream.size() + 9 || v.size() != 8)
+  // One entry per append: `from` may lie inside the entry that starts at or
+  // before it.
+  it->SeekForPrev(lower);
+  if (!it->Valid() || it->key().size() != stream.size() + 9 ||
+      !it->key().starts_with(rocksdb::Slice{lower.data(), stream.size() + 1}))
+    it->Seek(lower);
+  bool done = false;
+  for (; !done && it->Valid() && positions.size() < max; it->Next()) {
+    index_run run;
+    if (!parse_index_entry(stream, it->key().ToStringView(), it->value().ToStringView(), run))
       return fail(errc::corruption, fmt::format("a malformed index entry of stream {}", stream));
-    const auto pos = read_be64(v.data());
-    if (pos > head) break; // written by a group that is not published yet
-    versions.push_back(read_be64(k.data() + stream.size() + 1));
-    positions.push_back(pos);
+    for (std::uint64_t k = 0; k < run.count && positions.size() < max; ++k) {
+      if (run.first_version + k < from()) continue;
+      const auto pos = run.first_position + k;
+      if (pos > head) { // written by a group that is not published yet
+        done = true;
+        break;
+      }
+      versions.push_back(run.first_version + k);
+      positions.push_back(pos);
+    }
   }
   if (!it->status().ok()) return to_error(it->status(), "reading the stream index");
   if (positions.empty()) return out;

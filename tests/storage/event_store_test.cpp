@@ -314,6 +314,40 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(reading)
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    a_stream_read_from_inside_a_multi_event_append_starts_at_the_version_asked, Env, all_stores) {
+  Env env;
+  auto& s = env.store();
+  // "a": versions 1-5 in one append, 6 alone, 7-9 in one append; "b" between.
+  BOOST_REQUIRE(s.append(make_append("a", expected_version::any(), 5)));
+  BOOST_REQUIRE(s.append(make_append("b", expected_version::any(), 2)));
+  BOOST_REQUIRE(s.append(make_append("a", expected_version::any())));
+  BOOST_REQUIRE(s.append(make_append("a", expected_version::any(), 3)));
+  BOOST_TEST(s.stream_head("a").value()() == 9u);
+  BOOST_TEST(s.stream_head("b").value()() == 2u);
+  for (std::uint64_t from = 1; from <= 10; ++from)
+    for (std::size_t max = 1; max <= 10; ++max) {
+      auto page = s.read_stream("a", stream_version{from}, max);
+      BOOST_REQUIRE(page);
+      std::vector<std::uint64_t> versions, positions, want_versions, want_positions;
+      for (const auto& e : page.value()) {
+        versions.push_back(e.version());
+        positions.push_back(e.position());
+      }
+      for (std::uint64_t v = from; v <= 9 && want_versions.size() < max; ++v) {
+        want_versions.push_back(v);
+        want_positions.push_back(v <= 5 ? v : v + 2); // b's two events sit at 6 and 7
+      }
+      BOOST_TEST_CONTEXT("from " << from << " max " << max) {
+        BOOST_TEST(versions == want_versions, boost::test_tools::per_element());
+        BOOST_TEST(positions == want_positions, boost::test_tools::per_element());
+      }
+    }
+  auto b = s.read_stream("b", stream_version{2}, 10).value();
+  BOOST_REQUIRE(b.size() == 1u);
+  BOOST_TEST(b[0].position() == 7u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(read_stream_pages_by_version_and_read_all_by_position, Env,
                               all_stores) {
   Env env;

@@ -216,6 +216,66 @@ BOOST_AUTO_TEST_CASE(a_missing_record_is_reported_as_a_gap) {
   BOOST_TEST(error_detail() == "the index of t names position 4, which is missing");
 }
 
+BOOST_AUTO_TEST_CASE(an_index_written_one_entry_per_event_by_an_earlier_release_still_reads) {
+  rocks_env env;
+  BOOST_REQUIRE(env.store().append(make_append("s", expected_version::any(), 4)));
+  BOOST_REQUIRE(env.store().append(make_append("t", expected_version::any(), 1)));
+  BOOST_REQUIRE(env.store().append(make_append("s", expected_version::any(), 2)));
+  const auto before = env.store().read_stream("s", stream_version{1}, 100).value();
+  env.close();
+  {
+    // Rewrite "s"'s index as earlier releases wrote it: version -> position.
+    auto raw = internal::open_rocks(env.opts);
+    BOOST_REQUIRE(raw);
+    auto& db = *raw.value();
+    rocksdb::WriteBatch b;
+    std::string key;
+    for (std::uint64_t v : {1, 5}) {
+      stream_index_key(key, "s", v);
+      BOOST_REQUIRE(b.Delete(db[internal::cf_stream_index], key).ok());
+    }
+    for (const auto& e : before) {
+      stream_index_key(key, "s", e.version());
+      BOOST_REQUIRE(b.Put(db[internal::cf_stream_index], key, be64(e.position())).ok());
+    }
+    BOOST_REQUIRE(db.db->Write({}, &b).ok());
+  }
+  env.open();
+  BOOST_TEST(env.store().stream_head("s").value()() == 6u);
+  const auto after = env.store().read_stream("s", stream_version{1}, 100).value();
+  BOOST_REQUIRE(after.size() == 6u);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    BOOST_TEST(after[i].version() == before[i].version());
+    BOOST_TEST(after[i].position() == before[i].position());
+  }
+  BOOST_TEST(env.store().read_stream("s", stream_version{3}, 2).value().size() == 2u);
+  // And the next append continues the stream (a run entry after old ones).
+  BOOST_REQUIRE(env.store().append(make_append("s", expected_version::at(stream_version{6}), 2)));
+  BOOST_TEST(env.store().read_stream("s", stream_version{6}, 100).value().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_index_entry_is_reported_as_corruption) {
+  rocks_env env;
+  BOOST_REQUIRE(env.store().append(make_append("s", expected_version::any(), 3)));
+  env.close();
+  {
+    auto raw = internal::open_rocks(env.opts);
+    BOOST_REQUIRE(raw);
+    auto& db = *raw.value();
+    std::string key;
+    stream_index_key(key, "s", 1);
+    BOOST_REQUIRE(db.db->Put({}, db[internal::cf_stream_index], key, std::string(12, 'x')).ok());
+  }
+  env.open();
+  auto r = env.store().read_stream("s", stream_version{1}, 10);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "a malformed index entry of stream s");
+  auto h = env.store().stream_head("s");
+  BOOST_REQUIRE(!h);
+  BOOST_TEST((h.error() == errc::corruption));
+}
+
 BOOST_AUTO_TEST_CASE(a_damaged_snapshot_is_reported_not_returned) {
   rocks_env env;
   BOOST_REQUIRE(env.store().save_snapshot("task-1", {stream_version{3}, 1, "state bytes"}));
