@@ -84,6 +84,7 @@ int serve_main(int argc, char** argv) {
   api::server_options http;
   std::string mqtt_url;
   std::uint64_t max_image = 30ull << 20, max_delta = 2ull << 20; // --max-image-mib, --max-delta-mib
+  std::uint64_t memtable = opts.memtable_bytes;                  // --memtable-mib
   kafka::relay_options kafka_opts; // relayed when kafka_opts.client.brokers is set
   std::string mqtt_prefix = "otaledger/v1/devices", mqtt_client_id = "otaledger-server";
   std::uint64_t simulate = 0;
@@ -146,23 +147,15 @@ int serve_main(int argc, char** argv) {
         return 2;
       }
       kafka_opts.client.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
-    } else if (a == "--max-image-mib" || a == "--max-delta-mib") {
+    } else if (a == "--max-image-mib" || a == "--max-delta-mib" || a == "--memtable-mib") {
       auto v = value(a.c_str());
-      if (!parse_mib(v, a == "--max-image-mib" ? max_image : max_delta)) {
+      if (!parse_mib(v, a == "--max-image-mib"   ? max_image
+                        : a == "--max-delta-mib" ? max_delta
+                                                 : memtable)) {
         std::cerr << "otaledger serve: " << a
                   << " wants a whole number of MiB from 1 to 1024, got '" << v << "'\n";
         return 2;
       }
-    } else if (a == "--memtable-mib") {
-      auto v = value("--memtable-mib");
-      std::uint64_t bytes = 0;
-      if (!parse_mib(v, bytes)) {
-        std::cerr << "otaledger serve: --memtable-mib wants a whole number of MiB from 1 to 1024, "
-                     "got '"
-                  << v << "'\n";
-        return 2;
-      }
-      opts.memtable_bytes = static_cast<std::size_t>(bytes);
     } else if (a == "--unsynced") {
       opts.sync = false;
     } else {
@@ -191,6 +184,7 @@ int serve_main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  opts.memtable_bytes = static_cast<std::size_t>(memtable);
   auto db = storage::open_database(opts);
   if (!db) {
     std::cerr << "otaledger serve: cannot open " << opts.path << ": " << db.error().message()

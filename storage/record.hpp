@@ -127,15 +127,18 @@ struct index_run {
   std::uint64_t first_version = 0, first_position = 0, count = 0;
 };
 
+/// Whether `key` is one of `stream`'s `stream_index` keys.
+inline bool is_index_key_of(std::string_view stream, std::string_view key) noexcept {
+  return key.size() == stream.size() + 9 && key.substr(0, stream.size()) == stream &&
+         key[stream.size()] == '\0';
+}
+
 /// Parses the entry (`key`, `value`) of `stream`; false when it is not one of
 /// that stream's keys or is malformed (a value that is not 8 or 16 bytes, a
 /// count of 0).
 inline bool parse_index_entry(std::string_view stream, std::string_view key, std::string_view value,
                               index_run& out) noexcept {
-  if (key.size() != stream.size() + 9 || key.substr(0, stream.size()) != stream ||
-      key[stream.size()] != '\0')
-    return false;
-  if (value.size() != 8 && value.size() != 16) return false;
+  if (!is_index_key_of(stream, key) || (value.size() != 8 && value.size() != 16)) return false;
   out.first_version = read_be64(key.data() + stream.size() + 1);
   out.first_position = read_be64(value.data());
   out.count = value.size() == 16 ? read_be64(value.data() + 8) : 1;

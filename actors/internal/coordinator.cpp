@@ -28,19 +28,6 @@ bool in_progress(execution_phase p) {
          p == execution_phase::downloaded || p == execution_phase::installing;
 }
 
-enum class work_kind : std::uint8_t {
-  hold,
-  release,
-  cancel,
-  expire,
-  install,
-  requeue,
-  retry,
-  timeout,
-  assign,
-  start,
-};
-
 struct device_rec {
   execution_phase phase = execution_phase::pending;
   bool start_out = false; ///< a start command is queued or in flight
@@ -602,12 +589,11 @@ private:
     // The host calls this on its own thread; it mails the answer back (see
     // device_reply). A command dropped unanswered (the system stopping)
     // answers "closed" from reply_once's destructor.
-    auto reply = std::make_shared<reply_once>([coord = self_->address(), task_id, idx,
-                                               kind](command_outcome o) {
-      if (auto c = caf::actor_cast<caf::actor>(coord))
-        caf::anon_send(c,
-                       device_reply{task_id, idx, static_cast<std::uint8_t>(kind), std::move(o)});
-    });
+    auto reply = std::make_shared<reply_once>(
+        [coord = self_->address(), task_id, idx, kind](command_outcome o) {
+          if (auto c = caf::actor_cast<caf::actor>(coord))
+            caf::anon_send(c, device_reply{task_id, idx, kind, std::move(o)});
+        });
     self_->send(dir, command_msg<device_agg>{std::move(stream), std::move(cmd),
                                              meta(principal, correlation), std::move(reply)});
   }
@@ -615,7 +601,7 @@ private:
 public:
   void on_reply(device_reply& r) {
     --d_.in_flight;
-    on_device_reply(r.task, r.target, static_cast<work_kind>(r.kind), r.outcome);
+    on_device_reply(r.task, r.target, r.kind, r.outcome);
     after_reply();
   }
 

@@ -46,6 +46,20 @@ struct log_batch {
   log_position last; ///< the last position of the batch (relevant or not)
 };
 
+/// What a coordinator command to a device does.
+enum class work_kind : std::uint8_t {
+  hold,
+  release,
+  cancel,
+  expire,
+  install,
+  requeue,
+  retry,
+  timeout,
+  assign,
+  start,
+};
+
 /// A device host's answer to a coordinator command. The coordinator sends
 /// its device commands with a reply callback that mails this back, instead
 /// of request/then: CAF 0.17 keeps an actor's pending responses in a flat
@@ -54,7 +68,7 @@ struct log_batch {
 struct device_reply {
   std::string task;
   std::uint32_t target = 0; ///< index into the task's targets
-  std::uint8_t kind = 0;    ///< the coordinator's work_kind
+  work_kind kind = work_kind::hold;
   command_outcome outcome;
 };
 

@@ -19,15 +19,19 @@ namespace {
 
 using u8 = std::uint8_t;
 
+std::uint64_t load64(const u8* p) {
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
 std::int64_t common_prefix(const u8* a, std::int64_t an, const u8* b, std::int64_t bn) {
   const std::int64_t n = std::min(an, bn);
   std::int64_t i = 0;
   // Eight bytes at a time; on little-endian machines the first differing
   // byte is the lowest set byte of the xor, elsewhere the byte loop finds it.
   for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
+    const std::uint64_t x = load64(a + i), y = load64(b + i);
     if (x != y) {
       if constexpr (std::endian::native == std::endian::little)
         return i + std::countr_zero(x ^ y) / 8;
@@ -198,11 +202,6 @@ public:
       : old_(old), n_(old_size), bits_(index.bits), start_(index.start.data()),
         pos_(index.pos.data()) {}
 
-  static std::uint64_t load64(const u8* p) {
-    std::uint64_t x;
-    std::memcpy(&x, p, 8);
-    return x;
-  }
   static std::uint32_t bucket(std::uint64_t gram, int bits) {
     return static_cast<std::uint32_t>((gram * 0x9E3779B97F4A7C15ull) >> (64 - bits));
   }
@@ -488,6 +487,50 @@ void scan_segment(const Searcher& searcher, const u8* old, std::int64_t old_size
   }
 }
 
+// The command stream of the whole new image: scanned in segments on up to
+// scan_threads threads, joined in order.
+template <class Searcher>
+std::string scan_all(const Searcher& searcher, std::span<const std::uint8_t> old_image,
+                     std::span<const std::uint8_t> new_image, command_stats* stats) {
+  const u8* old = old_image.data();
+  const u8* nw = new_image.data();
+  const auto old_size = static_cast<std::int64_t>(old_image.size());
+  const auto new_size = static_cast<std::int64_t>(new_image.size());
+
+  // A large new image is scanned in segments of scan_segment_bytes, taken in
+  // turn by up to scan_threads threads (changes cluster, so equal halves
+  // would leave one thread idle). The segments depend on the size only and
+  // are joined in order, so the output does not depend on the machine or on
+  // the scheduling.
+  const std::int64_t segments =
+      new_size >= parallel_min_bytes
+          ? std::max<std::int64_t>(2, (new_size + scan_segment_bytes - 1) / scan_segment_bytes)
+          : 1;
+  const std::int64_t seg_len = (new_size + segments - 1) / std::max<std::int64_t>(1, segments);
+  std::vector<std::vector<cover_cmd>> parts(static_cast<std::size_t>(segments));
+  std::atomic<std::int64_t> next{0};
+  auto worker = [&] {
+    for (std::int64_t i; (i = next.fetch_add(1)) < segments;)
+      scan_segment(searcher, old, old_size, nw, new_size, i * seg_len,
+                   std::min(new_size, (i + 1) * seg_len), parts[static_cast<std::size_t>(i)]);
+  };
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const auto helpers =
+      static_cast<unsigned>(std::min<std::int64_t>(segments - 1, std::min(hw, scan_threads) - 1));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < helpers; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool)
+    t.join();
+
+  command_writer w(old, nw, stats);
+  for (const auto& part : parts)
+    for (const cover_cmd& c : part)
+      w.emit(c.old_from, c.new_from, c.diff_len, c.extra_len);
+  return w.take();
+}
+
 } // namespace
 
 std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint8_t> old_image) {
@@ -551,12 +594,6 @@ std::shared_ptr<const suffix_index> build_suffix_index(std::span<const std::uint
   return index;
 }
 
-namespace {
-template <class Searcher>
-std::string scan_all(const Searcher& searcher, std::span<const std::uint8_t> old_image,
-                     std::span<const std::uint8_t> new_image, command_stats* stats);
-} // namespace
-
 std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t> old_image) {
   auto index = std::make_shared<hash_index>();
   const u8* old = old_image.data();
@@ -572,8 +609,8 @@ std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t>
   // kept: the first matches the longest run, the last what follows the run.
   auto kept = [&](std::int64_t i) {
     if (i == 0 || i == last) return true;
-    const std::uint64_t g = hash_searcher::load64(old + i);
-    return g != hash_searcher::load64(old + i - 1) || g != hash_searcher::load64(old + i + 1);
+    const std::uint64_t g = load64(old + i);
+    return g != load64(old + i - 1) || g != load64(old + i + 1);
   };
   // A counting sort by bucket, the old image split in `parts` ranges each
   // counted and scattered by its own thread into its own slice of every
@@ -598,7 +635,7 @@ std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t>
     count.assign(buckets, 0);
     const auto [from, to] = range(t);
     for (std::int64_t i = from; i < to; ++i)
-      if (kept(i)) ++count[hash_searcher::bucket(hash_searcher::load64(old + i), bits)];
+      if (kept(i)) ++count[hash_searcher::bucket(load64(old + i), bits)];
   });
   auto& start = index->start;
   start.resize(buckets + 1);
@@ -618,7 +655,7 @@ std::shared_ptr<const hash_index> build_hash_index(std::span<const std::uint8_t>
     const auto [from, to] = range(t);
     for (std::int64_t i = from; i < to; ++i)
       if (kept(i))
-        index->pos[next[hash_searcher::bucket(hash_searcher::load64(old + i), bits)]++] =
+        index->pos[next[hash_searcher::bucket(load64(old + i), bits)]++] =
             static_cast<std::uint32_t>(i);
   });
   return index;
@@ -629,59 +666,13 @@ std::string make_commands(std::span<const std::uint8_t> old_image,
                           const suffix_index* index, const hash_index* hashed) {
   const u8* old = old_image.data();
   const auto old_size = static_cast<std::int64_t>(old_image.size());
+  if (hashed) return scan_all(hash_searcher(old, old_size, *hashed), old_image, new_image, stats);
   std::shared_ptr<const suffix_index> own;
-  if (!index && !hashed) {
+  if (!index) {
     own = build_suffix_index(old_image);
     index = own.get();
   }
-  if (hashed) return scan_all(hash_searcher(old, old_size, *hashed), old_image, new_image, stats);
   return scan_all(suffix_searcher(old, old_size, *index), old_image, new_image, stats);
 }
-
-namespace {
-
-template <class Searcher>
-std::string scan_all(const Searcher& searcher, std::span<const std::uint8_t> old_image,
-                     std::span<const std::uint8_t> new_image, command_stats* stats) {
-  const u8* old = old_image.data();
-  const u8* nw = new_image.data();
-  const auto old_size = static_cast<std::int64_t>(old_image.size());
-  const auto new_size = static_cast<std::int64_t>(new_image.size());
-
-  // A large new image is scanned in segments of scan_segment_bytes, taken in
-  // turn by up to scan_threads threads (changes cluster, so equal halves
-  // would leave one thread idle). The segments depend on the size only and
-  // are joined in order, so the output does not depend on the machine or on
-  // the scheduling.
-  const std::int64_t segments =
-      new_size >= parallel_min_bytes
-          ? std::max<std::int64_t>(2, (new_size + scan_segment_bytes - 1) / scan_segment_bytes)
-          : 1;
-  const std::int64_t seg_len = (new_size + segments - 1) / std::max<std::int64_t>(1, segments);
-  std::vector<std::vector<cover_cmd>> parts(static_cast<std::size_t>(segments));
-  std::atomic<std::int64_t> next{0};
-  auto worker = [&] {
-    for (std::int64_t i; (i = next.fetch_add(1)) < segments;)
-      scan_segment(searcher, old, old_size, nw, new_size, i * seg_len,
-                   std::min(new_size, (i + 1) * seg_len), parts[static_cast<std::size_t>(i)]);
-  };
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const auto helpers =
-      static_cast<unsigned>(std::min<std::int64_t>(segments - 1, std::min(hw, scan_threads) - 1));
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < helpers; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool)
-    t.join();
-
-  command_writer w(old, nw, stats);
-  for (const auto& part : parts)
-    for (const cover_cmd& c : part)
-      w.emit(c.old_from, c.new_from, c.diff_len, c.extra_len);
-  return w.take();
-}
-
-} // namespace
 
 } // namespace otaledger::delta::internal

@@ -91,7 +91,7 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
       // frequent: each memtable's filter is 5 % of its size (3.2 MiB),
       // allocated and zeroed when the memtable is created, so one on every
       // family held 22 MiB from the start (docs/storage.md).
-      cfo.memtable_whole_key_filtering = true;
+      cfo.memtable_whole_key_filtering = point_lookups; // stream_index: by prefix
       cfo.memtable_prefix_bloom_size_ratio = 0.05;
     }
     return cfo;
@@ -101,17 +101,14 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
   for (std::size_t i = 0; i < cf_count; ++i) {
     const bool scans = i == cf_log || i == cf_stream_index;
     auto cfo = cf_options(!scans, i == cf_log ? 16 * 1024 : 4 * 1024, i == cf_stream_index,
-                          i == cf_commands || i == cf_views);
+                          i == cf_commands || i == cf_views || i == cf_stream_index);
     // A seek of a stream absent from the index's memtable is answered by
     // its prefix Bloom filter. (Hash memtables made inserts cheap, but every
     // flush re-sorted the whole memtable into a new skip list: 15 % of the
     // CPU of a 1,000,000-device rollout. Per-stream insert hints cost more
     // in their hint map than they saved: docs/storage.md.) Stream heads are
     // the index's last entries.
-    if (i == cf_stream_index) {
-      cfo.prefix_extractor = std::make_shared<stream_prefix>();
-      cfo.memtable_prefix_bloom_size_ratio = 0.05;
-    }
+    if (i == cf_stream_index) cfo.prefix_extractor = std::make_shared<stream_prefix>();
     cfs.emplace_back(cf_names[i], std::move(cfo));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -34,9 +34,7 @@ result<std::uint64_t> index_head(const rocks& db, std::string_view stream, std::
   std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(ro, db[cf_stream_index])};
   for (it->SeekForPrev(last); it->Valid(); it->Prev()) {
     const auto k = it->key().ToStringView();
-    if (k.size() != stream.size() + 9 || k.substr(0, stream.size()) != stream ||
-        k[stream.size()] != '\0')
-      break; // another stream's key: this one has none
+    if (!is_index_key_of(stream, k)) break; // another stream's key: this one has none
     index_run run;
     if (!parse_index_entry(stream, k, it->value().ToStringView(), run))
       return fail(errc::corruption, fmt::format("a malformed index entry of stream {}", stream));
@@ -606,9 +604,7 @@ rocksdb_event_store::read_stream(std::string_view stream, stream_version from, s
   // One entry per append: `from` may lie inside the entry that starts at or
   // before it.
   it->SeekForPrev(lower);
-  if (!it->Valid() || it->key().size() != stream.size() + 9 ||
-      !it->key().starts_with(rocksdb::Slice{lower.data(), stream.size() + 1}))
-    it->Seek(lower);
+  if (!it->Valid() || !is_index_key_of(stream, it->key().ToStringView())) it->Seek(lower);
   bool done = false;
   for (; !done && it->Valid() && positions.size() < max; it->Next()) {
     index_run run;
