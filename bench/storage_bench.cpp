@@ -166,19 +166,17 @@ run_result run_raw(const std::string& dir, bool sync, std::size_t writers, std::
     const std::string command = "cmd-" + std::to_string(w) + "-" + std::to_string(i);
     const std::string principal = "device:" + std::to_string(w);
     std::string rec, index_key;
-    encode_record(record_view{pos,
-                              stream,
-                              i + 1,
-                              base::uuid::random(),
-                              "device.reported",
-                              1,
-                              1'700'000'000'000'000,
-                              principal,
-                              command,
-                              {},
-                              {},
-                              data[w]},
-                  rec);
+    events::envelope_view r;
+    r.position = log_position{pos};
+    r.stream = stream;
+    r.version = stream_version{i + 1};
+    r.id = base::uuid::random();
+    r.type = "device.reported";
+    r.time.micros = 1'700'000'000'000'000;
+    r.meta.principal = principal;
+    r.meta.command = command;
+    r.data = data[w];
+    encode_record(r, rec);
     const auto pos_key = be64(pos);
     stream_index_key(index_key, stream, i + 1);
     rocksdb::WriteBatch b;

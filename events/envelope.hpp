@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace otaledger::events {
 
@@ -45,6 +46,47 @@ struct envelope {
   event_meta meta;          ///< principal, command, correlation, reason
   std::string data;         ///< the payload, compact binary (events/codec.hpp)
   bool operator==(const envelope&) const = default;
+};
+
+/// event_meta's fields, borrowed.
+struct event_meta_view {
+  std::string_view principal, command, correlation, reason;
+};
+
+/// An envelope's fields borrowed from memory someone else owns (a page of
+/// records read from the store, or an envelope): what readers that only look
+/// at events use, so reading the log copies no field into its own string.
+struct envelope_view {
+  log_position position;
+  std::string_view stream;
+  stream_version version;
+  uuid id;
+  std::string_view type;
+  std::uint16_t schema = 1;
+  timestamp time;
+  event_meta_view meta;
+  std::string_view data;
+
+  envelope_view() = default;
+  /// Borrows `e`'s fields (valid while `e` lives unchanged).
+  envelope_view(const envelope& e) // NOLINT(google-explicit-constructor): a view of it
+      : position(e.position), stream(e.stream), version(e.version), id(e.id), type(e.type),
+        schema(e.schema),
+        time(e.time), meta{e.meta.principal, e.meta.command, e.meta.correlation, e.meta.reason},
+        data(e.data) {}
+  /// An owning copy.
+  envelope to_envelope() const {
+    return envelope{position,
+                    std::string{stream},
+                    version,
+                    id,
+                    std::string{type},
+                    schema,
+                    time,
+                    event_meta{std::string{meta.principal}, std::string{meta.command},
+                               std::string{meta.correlation}, std::string{meta.reason}},
+                    std::string{data}};
+  }
 };
 
 } // namespace otaledger::events

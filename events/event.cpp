@@ -69,7 +69,7 @@ result<event> decode_payload(std::string_view type, std::uint16_t schema, std::s
   return up->second(data);
 }
 
-result<event> decode(const envelope& e) {
+result<event> decode(const envelope_view& e) {
   return decode_payload(e.type, e.schema, e.data);
 }
 

@@ -25,8 +25,8 @@ std::string encode_payload(const event& e);
 /// with no path to the current one errc::unsupported_schema.
 result<event> decode_payload(std::string_view type, std::uint16_t schema, std::string_view data);
 
-/// decode_payload(e.type, e.schema, e.data).
-result<event> decode(const envelope& e);
+/// decode_payload(e.type, e.schema, e.data) (an envelope converts to a view).
+result<event> decode(const envelope_view& e);
 
 /// Every type name in the catalog, in catalog order.
 const std::vector<std::string_view>& catalog_type_names();

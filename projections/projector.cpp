@@ -470,7 +470,7 @@ std::vector<std::string> projector::view_names() const {
   return out;
 }
 
-result<void> projector::fold(std::span<const events::envelope> page) {
+result<void> projector::fold(std::span<const events::envelope_view> page) {
   if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && page.size() > 1)
     return fold_parallel(page);
   for (const auto& env : page) {
@@ -527,7 +527,7 @@ struct fold_error {
 
 /// Folds the page into one view's rows (the serial fold's rules, per view).
 fold_error fold_one(projection& fold, view_txn& tx, columnar_fold* columns, log_position& pending,
-                    std::span<const events::envelope> page,
+                    std::span<const events::envelope_view> page,
                     const std::vector<std::optional<events::event>>& evs) {
   for (std::size_t i = 0; i < page.size(); ++i) {
     const auto& env = page[i];
@@ -553,8 +553,8 @@ fold_error fold_one(projection& fold, view_txn& tx, columnar_fold* columns, log_
 }
 
 /// Decodes page[from, to) where some view wants the payload.
-fold_error decode_range(std::span<const events::envelope> page, std::size_t from, std::size_t to,
-                        const std::vector<char>& need,
+fold_error decode_range(std::span<const events::envelope_view> page, std::size_t from,
+                        std::size_t to, const std::vector<char>& need,
                         std::vector<std::optional<events::event>>& evs) {
   for (std::size_t i = from; i < to; ++i) {
     if (!need[i]) continue;
@@ -569,7 +569,7 @@ fold_error decode_range(std::span<const events::envelope> page, std::size_t from
 
 } // namespace
 
-result<void> projector::fold_parallel(std::span<const events::envelope> page) {
+result<void> projector::fold_parallel(std::span<const events::envelope_view> page) {
   // Which events some view (that has not folded them yet) decodes.
   std::vector<char> need(page.size(), 0);
   for (std::size_t i = 0; i < page.size(); ++i)
@@ -752,7 +752,9 @@ std::size_t projector::cached_bytes() const {
 }
 
 result<void> projector::apply(std::span<const events::envelope> page) {
-  if (auto r = fold(page); !r) {
+  thread_local std::vector<events::envelope_view> views;
+  views.assign(page.begin(), page.end());
+  if (auto r = fold(views); !r) {
     reset_pending();
     return r;
   }
@@ -768,30 +770,50 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
   if (opts_.fresh && opts_.fresh_columnar && from <= target)
     for (auto& s : slots_)
       if (s.checkpoint() == 0 && s.pending() == 0) s.columns = s.fold->columnar();
-  while (from <= target) {
+  // The next page is read on another thread while this one is folded.
+  struct read_outcome {
+    std::error_code ec;
+    std::string detail;
+  };
+  auto read = [this, target](std::uint64_t at, storage::log_page& page) -> read_outcome {
     const std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(opts_.read_page, target - from + 1));
-    auto page = log_->read_all(log_position{from}, n);
-    if (!page) {
+        static_cast<std::size_t>(std::min<std::uint64_t>(opts_.read_page, target - at + 1));
+    if (auto r = log_->read_page(log_position{at}, n, page); !r)
+      return {r.error(),
+              fmt::format("reading the log at position {}: {}", at, storage::error_detail())};
+    return {};
+  };
+  storage::log_page pages[2];
+  std::future<read_outcome> ahead; // after `pages`: destroyed (joined) first
+  read_outcome got = from <= target ? read(from, pages[0]) : read_outcome{};
+  for (int cur = 0; from <= target; cur ^= 1) {
+    if (got.ec) {
       reset_pending();
-      return fail_with(page.error(), fmt::format("reading the log at position {}: {}", from,
-                                                 storage::error_detail()));
+      return fail_with(got.ec, std::move(got.detail));
     }
-    if (page.value().empty()) break;
-    if (auto r = fold(page.value()); !r) {
+    const auto& page = pages[cur].events;
+    if (page.empty()) break;
+    const std::uint64_t next = page.back().position() + 1;
+    if (next <= target)
+      ahead = std::async(std::launch::async, read, next, std::ref(pages[cur ^ 1]));
+    auto r = fold(page);
+    if (!r) {
+      if (ahead.valid()) ahead.wait();
       reset_pending();
       return r.error();
     }
-    folded += page.value().size();
-    from = page.value().back().position() + 1;
+    folded += page.size();
+    from = next;
     if (opts_.fresh ? cached_bytes() >= opts_.fresh_cache_bytes
                     : uncommitted_ >= opts_.batch_events) {
-      if (auto r = commit(false); !r) {
+      if (auto c = commit(false); !c) {
+        if (ahead.valid()) ahead.wait();
         reset_pending();
-        return r.error();
+        return c.error();
       }
     }
     if (progress) progress(from - start, target - start + 1);
+    got = ahead.valid() ? ahead.get() : read_outcome{};
   }
   if (auto r = commit(true); !r) {
     reset_pending();

@@ -128,10 +128,10 @@ private:
     log_position checkpoint;
     log_position pending; ///< last position folded but not committed
   };
-  result<void> fold(std::span<const events::envelope> page);
+  result<void> fold(std::span<const events::envelope_view> page);
   /// Fresh mode: decodes the page on two threads, then folds the views in two
   /// groups on two threads (each view's rows stay on one thread).
-  result<void> fold_parallel(std::span<const events::envelope> page);
+  result<void> fold_parallel(std::span<const events::envelope_view> page);
   /// Writes the batch and moves checkpoints. Columnar views are written and
   /// their checkpoints moved only when `last` (the end of a catch_up).
   result<void> commit(bool last = true);

@@ -249,7 +249,7 @@ class columnar_fold {
 public:
   virtual ~columnar_fold() = default;
   /// Folds one event the projection wants (`ev` as for projection::apply).
-  virtual void apply(const events::envelope& env, const events::event* ev) = 0;
+  virtual void apply(const events::envelope_view& env, const events::event* ev) = 0;
   /// Every row of the view, in key order.
   virtual result<void> write(row_sink& out) = 0;
   /// The first error met while folding (the fold must not be written then).
@@ -279,7 +279,8 @@ public:
   virtual bool needs_event() const { return true; }
   /// Folds one event into the rows. Must be deterministic. `ev` is the
   /// decoded envelope (non-null when needs_event()).
-  virtual void apply(view_txn& tx, const events::envelope& env, const events::event* ev) const = 0;
+  virtual void apply(view_txn& tx, const events::envelope_view& env,
+                     const events::event* ev) const = 0;
   /// A columnar fold of the same view for fresh folds from position 1, or
   /// nullptr when the view has none (then fresh folds use view_txn).
   virtual std::unique_ptr<columnar_fold> columnar() const { return nullptr; }

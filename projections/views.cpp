@@ -85,7 +85,7 @@ class tasks_view final : public projection {
 public:
   std::string_view name() const override { return "tasks"; }
   bool wants(std::string_view type) const override { return type.starts_with("task."); }
-  void apply(view_txn& tx, const envelope&, const event* ev) const override {
+  void apply(view_txn& tx, const envelope_view&, const event* ev) const override {
     const std::string id = std::visit([](const auto& e) { return first_field(e); }, *ev);
     auto key = make_key("t", id);
     auto old = tx.get_row<task_row>(key);
@@ -356,7 +356,7 @@ void move_wave(wave_row& w, std::optional<execution_phase> from, execution_phase
 //   device_info_row& put_info(device)       the row to write (empty when absent)
 //   void mac_erase(mac, device), mac_put(mac, device)
 template <class R, class E>
-void executions_step(R& rows, const envelope& env, const event& ev, const E& e) {
+void executions_step(R& rows, const envelope_view& env, const event& ev, const E& e) {
   if constexpr (std::is_same_v<E, device_registered> || std::is_same_v<E, device_edited>) {
     const device_info_row* old = rows.find_info(e.device);
     const bool had = old != nullptr;
@@ -471,7 +471,7 @@ struct executions_txn_rows {
 /// bit per phase on each execution.
 class executions_columns final : public columnar_fold {
 public:
-  void apply(const envelope& env, const event* ev) override {
+  void apply(const envelope_view& env, const event* ev) override {
     std::visit([&](const auto& e) { executions_step(*this, env, *ev, e); }, *ev);
   }
 
@@ -696,7 +696,7 @@ public:
            type == "task.wave_advanced" || type == "device.registered" || type == "device.edited" ||
            type == "device.came_online" || type == "device.went_offline";
   }
-  void apply(view_txn& tx, const envelope& env, const event* ev) const override {
+  void apply(view_txn& tx, const envelope_view& env, const event* ev) const override {
     thread_local std::string key; // reused: no allocation per event
     executions_txn_rows rows{tx, key};
     std::visit([&](const auto& e) { executions_step(rows, env, *ev, e); }, *ev);
@@ -751,7 +751,7 @@ fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
 //   product_counts_row& counts(product)          (empty when absent; written)
 //   void version_add(product, kind, version, by) the "v" count row, erased at 0
 //   void p_put(product, device)
-template <class R> void fleet_step(R& rows, const envelope& env, const event& ev) {
+template <class R> void fleet_step(R& rows, const envelope_view& env, const event& ev) {
   const std::string_view id = std::visit(
       [](const auto& e) -> std::string_view {
         if constexpr (requires { e.device; }) return e.device;
@@ -820,7 +820,7 @@ struct fleet_txn_rows {
 /// The fleet view in columns: devices and products interned.
 class fleet_columns final : public columnar_fold {
 public:
-  void apply(const envelope& env, const event* ev) override { fleet_step(*this, env, *ev); }
+  void apply(const envelope_view& env, const event* ev) override { fleet_step(*this, env, *ev); }
 
   const fleet_row* find(std::string_view device) {
     current_ = device_id(device);
@@ -912,7 +912,7 @@ class fleet_view final : public projection {
 public:
   std::string_view name() const override { return "fleet"; }
   bool wants(std::string_view type) const override { return type.starts_with("device."); }
-  void apply(view_txn& tx, const envelope& env, const event* ev) const override {
+  void apply(view_txn& tx, const envelope_view& env, const event* ev) const override {
     fleet_txn_rows rows{tx, {}};
     fleet_step(rows, env, *ev);
   }
@@ -1005,7 +1005,7 @@ public:
   bool wants(std::string_view type) const override {
     return type.starts_with("firmware.") || type.starts_with("package.");
   }
-  void apply(view_txn& tx, const envelope&, const event* ev) const override {
+  void apply(view_txn& tx, const envelope_view&, const event* ev) const override {
     std::visit(
         [&](const auto& e) {
           using T = std::decay_t<decltype(e)>;
@@ -1051,7 +1051,7 @@ class groups_view final : public projection {
 public:
   std::string_view name() const override { return "groups"; }
   bool wants(std::string_view type) const override { return type.starts_with("group."); }
-  void apply(view_txn& tx, const envelope&, const event* ev) const override {
+  void apply(view_txn& tx, const envelope_view&, const event* ev) const override {
     std::visit(
         [&](const auto& e) {
           using T = std::decay_t<decltype(e)>;
@@ -1126,7 +1126,7 @@ void audit_offset(std::string& value, std::uint64_t position) {
 /// The audit view in columns: each correlation's positions (already in order).
 class audit_columns final : public columnar_fold {
 public:
-  void apply(const envelope& env, const event*) override {
+  void apply(const envelope_view& env, const event*) override {
     if (env.meta.correlation.empty()) return;
     bool added;
     const auto id = names_.intern(env.meta.correlation, added);
@@ -1159,7 +1159,7 @@ public:
   std::string_view name() const override { return "audit"; }
   bool wants(std::string_view) const override { return true; }
   bool needs_event() const override { return false; }
-  void apply(view_txn& tx, const envelope& env, const event*) const override {
+  void apply(view_txn& tx, const envelope_view& env, const event*) const override {
     if (env.meta.correlation.empty()) return;
     const std::uint64_t p = env.position();
     thread_local std::string key;

@@ -116,6 +116,14 @@ struct snapshot {
   std::string data;
 };
 
+/// A page of the log (event_store::read_page). Reuse one across reads.
+struct log_page {
+  std::vector<events::envelope_view> events; ///< borrow from the members below
+  std::string bytes;                         ///< the stored records (RocksDB store)
+  std::vector<std::size_t> ends;             ///< where each record ends in `bytes`
+  std::vector<events::envelope> owned;       ///< owned envelopes (other stores)
+};
+
 class event_store {
 public:
   virtual ~event_store() = default;
@@ -134,6 +142,13 @@ public:
 
   /// Up to `max` events with position >= from, in position order.
   virtual result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) = 0;
+
+  /// read_all into `page`, whose events borrow their fields from memory the
+  /// page owns: no string per field per event, and a page reused across
+  /// reads reuses its memory (catch-ups and rebuilds). The page's previous
+  /// events are replaced; on an error it holds the good events before the
+  /// failing one.
+  virtual result<void> read_page(log_position from, std::size_t max, log_page& page);
 
   /// The last committed position (0 when the log is empty).
   virtual log_position head() const = 0;

@@ -36,12 +36,10 @@ inline bool get_varint_fast(std::string_view& in, std::uint64_t& v) noexcept {
   return get_varint(in, v);
 }
 
-bool get_string(std::string_view& in, std::string& s) {
+bool get_string(std::string_view& in, std::string_view& s) {
   std::uint64_t n;
   if (!get_varint_fast(in, n) || n > in.size()) return false;
-  // Constructing (not assigning) takes std::string's fast path; the target
-  // is a fresh envelope's empty string in every read.
-  s = std::string(in.data(), static_cast<std::size_t>(n));
+  s = in.substr(0, static_cast<std::size_t>(n));
   in.remove_prefix(static_cast<std::size_t>(n));
   return true;
 }
@@ -61,21 +59,21 @@ std::error_code corrupt(std::string what) {
 
 } // namespace
 
-void encode_record(const record_view& r, std::string& out) {
-  const auto t = zigzag(r.time);
+void encode_record(const events::envelope_view& r, std::string& out) {
+  const auto t = zigzag(r.time.micros);
   // One reservation per record: the size is cheap to compute exactly.
-  const std::size_t body = varint_size(r.position) + string_size(r.stream) +
-                           varint_size(r.version) + 16 + string_size(r.type) +
-                           varint_size(r.schema) + varint_size(t) + string_size(r.principal) +
-                           string_size(r.command) + string_size(r.correlation) +
-                           string_size(r.reason) + string_size(r.data);
+  const std::size_t body = varint_size(r.position()) + string_size(r.stream) +
+                           varint_size(r.version()) + 16 + string_size(r.type) +
+                           varint_size(r.schema) + varint_size(t) + string_size(r.meta.principal) +
+                           string_size(r.meta.command) + string_size(r.meta.correlation) +
+                           string_size(r.meta.reason) + string_size(r.data);
   const auto start = out.size();
   out.reserve(start + record_header + body);
   out.push_back(static_cast<char>(record_format));
   out.append(4, '\0');
-  put_varint(out, r.position);
+  put_varint(out, r.position());
   put_string(out, r.stream);
-  put_varint(out, r.version);
+  put_varint(out, r.version());
   char id[16];
   put_be64(id, r.id.hi);
   put_be64(id + 8, r.id.lo);
@@ -83,10 +81,10 @@ void encode_record(const record_view& r, std::string& out) {
   put_string(out, r.type);
   put_varint(out, r.schema);
   put_varint(out, t);
-  put_string(out, r.principal);
-  put_string(out, r.command);
-  put_string(out, r.correlation);
-  put_string(out, r.reason);
+  put_string(out, r.meta.principal);
+  put_string(out, r.meta.command);
+  put_string(out, r.meta.correlation);
+  put_string(out, r.meta.reason);
   put_string(out, r.data);
   const auto crc = base::crc32c_extend(0, out.data() + start + record_header,
                                        out.size() - start - record_header);
@@ -94,14 +92,7 @@ void encode_record(const record_view& r, std::string& out) {
     out[start + 1 + i] = static_cast<char>(crc >> (8 * i));
 }
 
-void encode_record(const events::envelope& e, std::string& out) {
-  encode_record(record_view{e.position(), e.stream, e.version(), e.id, e.type, e.schema,
-                            e.time.micros, e.meta.principal, e.meta.command, e.meta.correlation,
-                            e.meta.reason, e.data},
-                out);
-}
-
-result<void> decode_record(std::string_view bytes, events::envelope& e) {
+result<void> decode_record(std::string_view bytes, events::envelope_view& e) {
   if (bytes.size() < record_header) return corrupt("the record is shorter than its header");
   if (static_cast<std::uint8_t>(bytes[0]) != record_format)
     return corrupt(fmt::format("unknown record format {}",
@@ -131,6 +122,13 @@ result<void> decode_record(std::string_view bytes, events::envelope& e) {
   e.version = stream_version{ver};
   e.schema = static_cast<std::uint16_t>(schema);
   e.time.micros = unzigzag(t);
+  return ok();
+}
+
+result<void> decode_record(std::string_view bytes, events::envelope& e) {
+  events::envelope_view v;
+  OTA_TRYV(decode_record(bytes, v));
+  e = v.to_envelope();
   return ok();
 }
 

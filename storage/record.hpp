@@ -38,26 +38,16 @@ namespace otaledger::storage {
 inline constexpr std::uint8_t record_format = 1;
 inline constexpr std::size_t record_header = 5;
 
-/// The fields of a record, borrowed (what the writer encodes without copying
-/// a request into an envelope first).
-struct record_view {
-  std::uint64_t position = 0;
-  std::string_view stream;
-  std::uint64_t version = 0;
-  base::uuid id;
-  std::string_view type;
-  std::uint16_t schema = 1;
-  std::int64_t time = 0;
-  std::string_view principal, command, correlation, reason, data;
-};
+/// Appends the record to `out` (the writer encodes borrowed fields, without
+/// copying a request into an envelope first).
+void encode_record(const events::envelope_view& r, std::string& out);
 
-/// Appends the record to `out`.
-void encode_record(const record_view& r, std::string& out);
-void encode_record(const events::envelope& e, std::string& out);
-
-/// Decodes a record into `e`. A bad CRC, an unknown format or a malformed
-/// body is errc::corruption, with error_detail() saying which (not where: the
-/// caller knows the position and prefixes it).
+/// Decodes a record into `e`, borrowing its fields from `bytes`. A bad CRC,
+/// an unknown format or a malformed body is errc::corruption, with
+/// error_detail() saying which (not where: the caller knows the position and
+/// prefixes it).
+result<void> decode_record(std::string_view bytes, events::envelope_view& e);
+/// decode_record into an owning envelope.
 result<void> decode_record(std::string_view bytes, events::envelope& e);
 
 /// Big-endian fixed 64-bit integers: bytewise key order is numeric order.

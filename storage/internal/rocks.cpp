@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_partitioner.h>
 #include <rocksdb/table.h>
 
 #include <fmt/format.h>
@@ -24,6 +25,38 @@ public:
     return {key.data(), key.size() - 8};
   }
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 9; }
+};
+
+/// The space part of a `views` key (space NUL key); the whole key when it
+/// has no NUL.
+std::string_view space_of(const rocksdb::Slice& key) {
+  const std::string_view k = key.ToStringView();
+  return k.substr(0, k.find('\0'));
+}
+
+/// Compaction output files of the `views` family never hold two spaces. A
+/// rebuild folds into a new space ("<view>@<generation>"); when no file
+/// spans that space's key range, its ingested files go straight to the
+/// bottom level instead of L0, and ingesting them compacts nothing.
+class space_partitioner final : public rocksdb::SstPartitioner {
+public:
+  const char* Name() const override { return "otaledger.view_space_partitioner"; }
+  rocksdb::PartitionerResult ShouldPartition(const rocksdb::PartitionerRequest& r) override {
+    return space_of(*r.prev_user_key) == space_of(*r.current_user_key) ? rocksdb::kNotRequired
+                                                                       : rocksdb::kRequired;
+  }
+  bool CanDoTrivialMove(const rocksdb::Slice& smallest, const rocksdb::Slice& largest) override {
+    return space_of(smallest) == space_of(largest);
+  }
+};
+
+class space_partitioner_factory final : public rocksdb::SstPartitionerFactory {
+public:
+  const char* Name() const override { return "otaledger.view_space_partitioner"; }
+  std::unique_ptr<rocksdb::SstPartitioner>
+  CreatePartitioner(const rocksdb::SstPartitioner::Context&) const override {
+    return std::make_unique<space_partitioner>();
+  }
 };
 
 } // namespace
@@ -109,6 +142,7 @@ result<std::shared_ptr<rocks>> open_rocks(const options& opts) {
     // in their hint map than they saved: docs/storage.md.) Stream heads are
     // the index's last entries.
     if (i == cf_stream_index) cfo.prefix_extractor = std::make_shared<stream_prefix>();
+    if (i == cf_views) cfo.sst_partitioner_factory = std::make_shared<space_partitioner_factory>();
     cfs.emplace_back(cf_names[i], std::move(cfo));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

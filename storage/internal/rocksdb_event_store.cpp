@@ -93,6 +93,17 @@ public:
   result<void> read_into(std::uint64_t from, std::size_t max,
                          std::vector<events::envelope>& out) const;
 
+  /// event_store::read_page.
+  result<void> read_page(std::uint64_t from, std::size_t max, log_page& page) const;
+
+private:
+  /// Calls `on_record(position, bytes)` for the records from `from` (at most
+  /// `max`, never past the head) in order; stops at its first error.
+  /// Missing positions are corruption.
+  template <class F>
+  result<void> scan_records(std::uint64_t from, std::size_t max, F&& on_record) const;
+
+public:
   /// Waits until the head passes `pos`, `stop` is set or the log closes;
   /// true when there is something to read.
   bool wait_past(std::uint64_t pos, const std::atomic<bool>& stop) {
@@ -118,8 +129,8 @@ private:
   bool closed_ = false; // guarded by mtx_
 };
 
-result<void> log_state::read_into(std::uint64_t from, std::size_t max,
-                                  std::vector<events::envelope>& out) const {
+template <class F>
+result<void> log_state::scan_records(std::uint64_t from, std::size_t max, F&& on_record) const {
   const auto h = head();
   const auto start = std::max<std::uint64_t>(from, 1);
   if (start > h || max == 0) return ok();
@@ -139,7 +150,6 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
     ro.fill_cache = true;
   }
   std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(ro, (*db)[cf_log])};
-  out.reserve(out.size() + n);
   std::uint64_t expect = start;
   for (it->Seek(rocksdb::Slice{lower, 8}); it->Valid(); it->Next()) {
     const auto key = it->key();
@@ -149,21 +159,61 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
                   fmt::format("the log has no record at position {} (found key of {} bytes, "
                               "position {} instead)",
                               expect, key.size(), pos));
-    auto& e = out.emplace_back();
-    auto decoded = decode_record(it->value().ToStringView(), e);
-    if (!decoded || e.position() != pos) {
-      out.pop_back();
-      return fail(errc::corruption,
-                  decoded ? fmt::format("record at position {}: it says it is position {}", pos,
-                                        e.position())
-                          : fmt::format("record at position {}: {}", pos, error_detail()));
-    }
+    OTA_TRYV(on_record(pos, it->value().ToStringView()));
     ++expect;
   }
   if (!it->status().ok()) return to_error(it->status(), "reading the log");
   if (expect != start + n)
     return fail(errc::corruption, fmt::format("the log has no record at position {}", expect));
   return ok();
+}
+
+/// A record that decoded, checked against its key.
+result<void> check_record(std::uint64_t pos, result<void> decoded, log_position says) {
+  if (!decoded)
+    return fail(errc::corruption, fmt::format("record at position {}: {}", pos, error_detail()));
+  if (says() != pos)
+    return fail(errc::corruption,
+                fmt::format("record at position {}: it says it is position {}", pos, says()));
+  return ok();
+}
+
+result<void> log_state::read_into(std::uint64_t from, std::size_t max,
+                                  std::vector<events::envelope>& out) const {
+  out.reserve(out.size() + std::min<std::size_t>(max, 1 << 16));
+  return scan_records(from, max, [&](std::uint64_t pos, std::string_view bytes) -> result<void> {
+    auto& e = out.emplace_back();
+    auto r = check_record(pos, decode_record(bytes, e), e.position);
+    if (!r) out.pop_back();
+    return r;
+  });
+}
+
+result<void> log_state::read_page(std::uint64_t from, std::size_t max, log_page& page) const {
+  page.events.clear();
+  page.bytes.clear();
+  page.ends.clear();
+  page.owned.clear();
+  // The records are copied into one buffer first and parsed after, so the
+  // views never point into a buffer that grew.
+  auto r = scan_records(from, max, [&](std::uint64_t, std::string_view bytes) -> result<void> {
+    page.bytes.append(bytes);
+    page.ends.push_back(page.bytes.size());
+    return ok();
+  });
+  std::size_t begin = 0;
+  page.events.reserve(page.ends.size());
+  const auto first = std::max<std::uint64_t>(from, 1);
+  for (std::size_t i = 0; i < page.ends.size(); ++i) {
+    auto& e = page.events.emplace_back();
+    const std::string_view bytes{page.bytes.data() + begin, page.ends[i] - begin};
+    begin = page.ends[i];
+    if (auto c = check_record(first + i, decode_record(bytes, e), e.position); !c) {
+      page.events.pop_back();
+      return c;
+    }
+  }
+  return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -357,11 +407,17 @@ private:
     for (std::size_t k = 0; k < count && s.ok(); ++k) {
       const auto& ne = req.events[k];
       record_.clear();
-      encode_record(record_view{pos + k, req.stream, head + 1 + k,
-                                ne.id.is_nil() ? base::uuid::random() : ne.id, ne.type, ne.schema,
-                                ne.time.micros == 0 ? now : ne.time.micros, ne.meta.principal,
-                                ne.meta.command, ne.meta.correlation, ne.meta.reason, ne.data},
-                    record_);
+      events::envelope_view r;
+      r.position = log_position{pos + k};
+      r.stream = req.stream;
+      r.version = stream_version{head + 1 + k};
+      r.id = ne.id.is_nil() ? base::uuid::random() : ne.id;
+      r.type = ne.type;
+      r.schema = ne.schema;
+      r.time.micros = ne.time.micros == 0 ? now : ne.time.micros;
+      r.meta = {ne.meta.principal, ne.meta.command, ne.meta.correlation, ne.meta.reason};
+      r.data = ne.data;
+      encode_record(r, record_);
       put_be64(pos_key, pos + k);
       s = batch_.Put((*db_)[cf_log], rocksdb::Slice{pos_key, 8}, record_);
     }
@@ -585,6 +641,10 @@ void rocksdb_event_store::append_async(append_request req, append_callback done)
 result<std::vector<events::envelope>> rocksdb_event_store::read_all(log_position from,
                                                                     std::size_t max) {
   return log_->read_all(from(), max);
+}
+
+result<void> rocksdb_event_store::read_page(log_position from, std::size_t max, log_page& page) {
+  return log_->read_page(from(), max, page);
 }
 
 result<std::vector<events::envelope>>

@@ -35,6 +35,7 @@ public:
   result<std::vector<events::envelope>> read_stream(std::string_view stream, stream_version from,
                                                     std::size_t max) override;
   result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) override;
+  result<void> read_page(log_position from, std::size_t max, log_page& page) override;
   log_position head() const override;
   result<stream_version> stream_head(std::string_view stream) override;
   result<std::optional<append_result>> find_command(std::string_view command_id) override;

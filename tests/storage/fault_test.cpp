@@ -186,6 +186,14 @@ BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_record_is_reported_with_its_posi
   BOOST_REQUIRE(!s);
   BOOST_TEST((s.error() == errc::corruption));
   BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  // A page read stops at the damage too, keeping what precedes it.
+  storage::log_page page;
+  auto p = env.store().read_page(log_position{2}, 100, page);
+  BOOST_REQUIRE(!p);
+  BOOST_TEST((p.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  BOOST_TEST(page.events.size() == 4u);
+  BOOST_TEST(page.events.back().position() == 5u);
 
   // A subscription delivers up to the damage and stops there.
   otaledger::testing::collector c;
