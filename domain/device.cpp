@@ -578,6 +578,80 @@ decided<decision> decide(const device_state& s, const device_command& c,
   return std::visit([&](const auto& x) { return decide_impl(s, x, ctx); }, c);
 }
 
+/// What an execution event (other than execution_assigned, which creates
+/// the execution) does to the device's execution of its task.
+template <class T> void evolve_exec(execution_state& x, [[maybe_unused]] const T& e) {
+  if constexpr (std::is_same_v<T, execution_deferred>) {
+    x.phase = phase::deferred;
+    x.deferred_for = e.reason;
+  } else if constexpr (std::is_same_v<T, execution_deferral_ended>) {
+    x.phase = phase::queued;
+    x.deferred_for.reset();
+  } else if constexpr (std::is_same_v<T, execution_notified>) {
+    x.phase = phase::notified;
+    x.attempt = e.attempt;
+    x.percent = 0;
+    x.held = false;
+    x.in_progress_since = e.at;
+  } else if constexpr (std::is_same_v<T, execution_downloading>) {
+    x.phase = phase::downloading;
+    x.percent = e.percent;
+  } else if constexpr (std::is_same_v<T, execution_downloaded>) {
+    x.phase = phase::downloaded;
+    x.percent = 100;
+  } else if constexpr (std::is_same_v<T, execution_installing>) {
+    x.phase = phase::installing;
+  } else if constexpr (std::is_same_v<T, execution_succeeded>) {
+    x.phase = phase::succeeded;
+    x.version = e.version;
+    x.held = false;
+    x.note.clear();
+    x.retry_at.reset();
+    x.in_progress_since.reset();
+  } else if constexpr (std::is_same_v<T, execution_failed>) {
+    x.phase = e.retry_at ? phase::retry_wait : phase::failed;
+    x.failure = e.code;
+    x.note = e.text;
+    x.retry_at = e.retry_at;
+    x.held = false;
+    x.in_progress_since.reset();
+  } else if constexpr (std::is_same_v<T, execution_canceled>) {
+    x.phase = phase::canceled;
+    x.held = false;
+    x.in_progress_since.reset();
+  } else if constexpr (std::is_same_v<T, execution_cancel_requested>) {
+    x.cancel_requested = true;
+  } else if constexpr (std::is_same_v<T, execution_retried>) {
+    x.phase = phase::queued;
+    x.attempt = e.attempt;
+    if (e.manual) x.round_start = e.attempt;
+    x.retry_at.reset();
+  } else if constexpr (std::is_same_v<T, execution_retry_dropped>) {
+    x.phase = phase::failed;
+    x.retry_at.reset();
+  } else if constexpr (std::is_same_v<T, execution_held>) {
+    x.held = true;
+  } else if constexpr (std::is_same_v<T, execution_released>) {
+    x.held = false;
+    if (is_in_progress(x.phase)) x.in_progress_since = e.at;
+  } else if constexpr (std::is_same_v<T, execution_install_released>) {
+    x.install_released = true;
+    if (x.phase == phase::downloaded) x.in_progress_since = e.at;
+  }
+}
+
+void evolve_execution(execution_state& x, const event& ev) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (T::type_name.starts_with("execution.") &&
+                      !std::is_same_v<T, execution_assigned>) {
+          if (e.task == x.task) evolve_exec(x, e);
+        }
+      },
+      ev);
+}
+
 device_state evolve(device_state s, const event& ev) {
   std::visit(
       [&](const auto& e) {
@@ -625,65 +699,7 @@ device_state evolve(device_state s, const event& ev) {
           x.terms = e.terms;
           s.executions.push_back(std::move(x));
         } else if constexpr (device_event) {
-          auto* x = exec();
-          if (!x) return;
-          if constexpr (std::is_same_v<T, execution_deferred>) {
-            x->phase = phase::deferred;
-            x->deferred_for = e.reason;
-          } else if constexpr (std::is_same_v<T, execution_deferral_ended>) {
-            x->phase = phase::queued;
-            x->deferred_for.reset();
-          } else if constexpr (std::is_same_v<T, execution_notified>) {
-            x->phase = phase::notified;
-            x->attempt = e.attempt;
-            x->percent = 0;
-            x->held = false;
-            x->in_progress_since = e.at;
-          } else if constexpr (std::is_same_v<T, execution_downloading>) {
-            x->phase = phase::downloading;
-            x->percent = e.percent;
-          } else if constexpr (std::is_same_v<T, execution_downloaded>) {
-            x->phase = phase::downloaded;
-            x->percent = 100;
-          } else if constexpr (std::is_same_v<T, execution_installing>) {
-            x->phase = phase::installing;
-          } else if constexpr (std::is_same_v<T, execution_succeeded>) {
-            x->phase = phase::succeeded;
-            x->version = e.version;
-            x->held = false;
-            x->note.clear();
-            x->retry_at.reset();
-            x->in_progress_since.reset();
-          } else if constexpr (std::is_same_v<T, execution_failed>) {
-            x->phase = e.retry_at ? phase::retry_wait : phase::failed;
-            x->failure = e.code;
-            x->note = e.text;
-            x->retry_at = e.retry_at;
-            x->held = false;
-            x->in_progress_since.reset();
-          } else if constexpr (std::is_same_v<T, execution_canceled>) {
-            x->phase = phase::canceled;
-            x->held = false;
-            x->in_progress_since.reset();
-          } else if constexpr (std::is_same_v<T, execution_cancel_requested>) {
-            x->cancel_requested = true;
-          } else if constexpr (std::is_same_v<T, execution_retried>) {
-            x->phase = phase::queued;
-            x->attempt = e.attempt;
-            if (e.manual) x->round_start = e.attempt;
-            x->retry_at.reset();
-          } else if constexpr (std::is_same_v<T, execution_retry_dropped>) {
-            x->phase = phase::failed;
-            x->retry_at.reset();
-          } else if constexpr (std::is_same_v<T, execution_held>) {
-            x->held = true;
-          } else if constexpr (std::is_same_v<T, execution_released>) {
-            x->held = false;
-            if (is_in_progress(x->phase)) x->in_progress_since = e.at;
-          } else if constexpr (std::is_same_v<T, execution_install_released>) {
-            x->install_released = true;
-            if (x->phase == phase::downloaded) x->in_progress_since = e.at;
-          }
+          if (auto* x = exec()) evolve_exec(*x, e);
         }
       },
       ev);

@@ -131,4 +131,10 @@ bool install_allowed(const execution_state& e);
                                        const decide_context& ctx);
 [[nodiscard]] device_state evolve(device_state s, const events::event& e);
 
+/// What evolve does to the device's execution `x` for an execution event of
+/// x's task (other than execution_assigned, which creates the execution);
+/// nothing for any other event. For folds that keep executions on their own
+/// (projections).
+void evolve_execution(execution_state& x, const events::event& e);
+
 } // namespace otaledger::domain

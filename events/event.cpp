@@ -14,9 +14,22 @@ template <class T> result<event> decode_as(std::string_view data) {
   return event{std::move(v)};
 }
 
+/// Decodes into `out`, reusing it when it already holds a T.
+template <class T> bool decode_into(std::string_view data, event& out) {
+  T* v = std::get_if<T>(&out);
+  if (v)
+    *v = T{};
+  else
+    v = &out.emplace<T>();
+  detail::binary_reader r{data};
+  r.read(*v);
+  return r.ok() && r.at_end();
+}
+
 struct type_info {
   std::uint16_t schema;
   decoder decode;
+  bool (*decode_into)(std::string_view, event&);
 };
 
 template <std::size_t... I>
@@ -24,7 +37,8 @@ std::unordered_map<std::string_view, type_info> make_table(std::index_sequence<I
   std::unordered_map<std::string_view, type_info> t;
   ((t.emplace(std::variant_alternative_t<I, event>::type_name,
               type_info{std::variant_alternative_t<I, event>::schema,
-                        &decode_as<std::variant_alternative_t<I, event>>})),
+                        &decode_as<std::variant_alternative_t<I, event>>,
+                        &decode_into<std::variant_alternative_t<I, event>>})),
    ...);
   return t;
 }
@@ -67,6 +81,28 @@ result<event> decode_payload(std::string_view type, std::uint16_t schema, std::s
   auto up = reg.fns.find(std::pair{std::string{type}, schema});
   if (up == reg.fns.end()) return make_error_code(errc::unsupported_schema);
   return up->second(data);
+}
+
+result<void> decode_payload_into(std::string_view type, std::uint16_t schema, std::string_view data,
+                                 event& out) {
+  // Consecutive events are mostly of one type: the last lookup first.
+  thread_local std::string_view last_type;
+  thread_local const type_info* last = nullptr;
+  const type_info* info = last;
+  if (!info || type != last_type) {
+    auto it = table().find(type);
+    if (it == table().end()) return make_error_code(errc::unknown_type);
+    info = &it->second;
+    last_type = it->first; // the catalog's own (static) name
+    last = info;
+  }
+  if (schema != info->schema) {
+    OTA_TRY(e, decode_payload(type, schema, data));
+    out = std::move(e);
+    return outcome::success();
+  }
+  if (!info->decode_into(data, out)) return make_error_code(errc::malformed);
+  return outcome::success();
 }
 
 result<event> decode(const envelope_view& e) {

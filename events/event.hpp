@@ -25,6 +25,12 @@ std::string encode_payload(const event& e);
 /// with no path to the current one errc::unsupported_schema.
 result<event> decode_payload(std::string_view type, std::uint16_t schema, std::string_view data);
 
+/// decode_payload into `out`, reusing it when it already holds an event of
+/// that type (for readers that decode many events one after another). On an
+/// error `out` holds some event of no meaning.
+result<void> decode_payload_into(std::string_view type, std::uint16_t schema, std::string_view data,
+                                 event& out);
+
 /// decode_payload(e.type, e.schema, e.data) (an envelope converts to a view).
 result<event> decode(const envelope_view& e);
 

@@ -470,8 +470,19 @@ std::vector<std::string> projector::view_names() const {
   return out;
 }
 
+base::worker& projector::helper() {
+  if (!helper_) helper_ = std::make_unique<base::worker>();
+  return *helper_;
+}
+
+base::worker& projector::reader() {
+  if (!reader_) reader_ = std::make_unique<base::worker>();
+  return *reader_;
+}
+
 result<void> projector::fold(std::span<const events::envelope_view> page) {
-  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && page.size() > 1)
+  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && slots_.size() < 32 &&
+      page.size() > 1)
     return fold_parallel(page);
   for (const auto& env : page) {
     bool any = false, decode = false;
@@ -525,10 +536,14 @@ struct fold_error {
   std::string detail;
 };
 
+/// Bit k of a page plan's entry: view k wants the event; decoded_bit: the
+/// event was decoded (some view that wants it needs the payload).
+constexpr std::uint32_t decoded_bit = std::uint32_t{1} << 31;
+
 /// Folds the page into one view's rows (the serial fold's rules, per view).
-fold_error fold_one(projection& fold, view_txn& tx, columnar_fold* columns, log_position& pending,
-                    std::span<const events::envelope_view> page,
-                    const std::vector<std::optional<events::event>>& evs) {
+fold_error fold_one(projection& fold, std::uint32_t bit, view_txn& tx, columnar_fold* columns,
+                    log_position& pending, std::span<const events::envelope_view> page,
+                    const std::vector<std::uint32_t>& plan, const std::vector<events::event>& evs) {
   for (std::size_t i = 0; i < page.size(); ++i) {
     const auto& env = page[i];
     if (env.position() <= pending()) continue;
@@ -536,33 +551,57 @@ fold_error fold_one(projection& fold, view_txn& tx, columnar_fold* columns, log_
       return {make_error_code(storage::errc::corruption),
               fmt::format("projection {}: expected position {}, got {}", fold.name(), pending() + 1,
                           env.position())};
-    if (columns && fold.wants(env.type)) {
-      columns->apply(env, evs[i] ? &*evs[i] : nullptr);
-      if (auto ec = columns->error())
-        return {ec, fmt::format("projection {}: folding position {}: {}", fold.name(),
-                                env.position(), ec.message())};
-    } else if (fold.wants(env.type)) {
-      fold.apply(tx, env, evs[i] ? &*evs[i] : nullptr);
-      if (auto ec = tx.error())
-        return {ec, fmt::format("projection {}: reading rows at position {}: {}", fold.name(),
-                                env.position(), ec.message())};
+    if (plan[i] & bit) {
+      const events::event* ev = plan[i] & decoded_bit ? &evs[i] : nullptr;
+      if (columns) {
+        columns->apply(env, ev);
+        if (auto ec = columns->error())
+          return {ec, fmt::format("projection {}: folding position {}: {}", fold.name(),
+                                  env.position(), ec.message())};
+      } else {
+        fold.apply(tx, env, ev);
+        if (auto ec = tx.error())
+          return {ec, fmt::format("projection {}: reading rows at position {}: {}", fold.name(),
+                                  env.position(), ec.message())};
+      }
     }
     pending = env.position;
   }
   return {};
 }
 
-/// Decodes page[from, to) where some view wants the payload.
-fold_error decode_range(std::span<const events::envelope_view> page, std::size_t from,
-                        std::size_t to, const std::vector<char>& need,
-                        std::vector<std::optional<events::event>>& evs) {
+/// Plans page[from, to): which views want each event (a bit per view, from
+/// `wants` of the views that have not folded it yet), and decodes it into
+/// evs[i] (reused) when one of them needs the payload.
+fold_error plan_range(std::span<const events::envelope_view> page, std::size_t from, std::size_t to,
+                      const std::vector<const projection*>& folds,
+                      const std::vector<log_position>& pending, std::vector<std::uint32_t>& plan,
+                      std::vector<events::event>& evs) {
+  std::string_view type;
+  std::uint32_t wants = 0, needs = 0;
+  bool known = false;
   for (std::size_t i = from; i < to; ++i) {
-    if (!need[i]) continue;
-    auto d = events::decode(page[i]);
-    if (!d)
-      return {d.error(), fmt::format("decoding event at position {} ({}): {}", page[i].position(),
-                                     page[i].type, d.error().message())};
-    evs[i].emplace(std::move(d).value());
+    const auto& env = page[i];
+    if (!known || env.type != type) { // runs of one type are common
+      wants = needs = 0;
+      for (std::size_t k = 0; k < folds.size(); ++k)
+        if (folds[k]->wants(env.type)) {
+          wants |= std::uint32_t{1} << k;
+          if (folds[k]->needs_event()) needs |= std::uint32_t{1} << k;
+        }
+      type = env.type;
+      known = true;
+    }
+    std::uint32_t m = wants;
+    for (std::size_t k = 0; k < folds.size(); ++k)
+      if (env.position() <= pending[k]()) m &= ~(std::uint32_t{1} << k);
+    if (m & needs) {
+      if (auto d = events::decode_payload_into(env.type, env.schema, env.data, evs[i]); !d)
+        return {d.error(), fmt::format("decoding event at position {} ({}): {}", env.position(),
+                                       env.type, d.error().message())};
+      m |= decoded_bit;
+    }
+    plan[i] = m;
   }
   return {};
 }
@@ -570,21 +609,19 @@ fold_error decode_range(std::span<const events::envelope_view> page, std::size_t
 } // namespace
 
 result<void> projector::fold_parallel(std::span<const events::envelope_view> page) {
-  // Which events some view (that has not folded them yet) decodes.
-  std::vector<char> need(page.size(), 0);
-  for (std::size_t i = 0; i < page.size(); ++i)
-    for (auto& s : slots_)
-      if (page[i].position() > s.pending() && s.fold->needs_event() &&
-          s.fold->wants(page[i].type)) {
-        need[i] = 1;
-        break;
-      }
-  std::vector<std::optional<events::event>> evs(page.size());
+  std::vector<const projection*> folds;
+  std::vector<log_position> pending;
+  for (auto& s : slots_) {
+    folds.push_back(s.fold.get());
+    pending.push_back(s.pending);
+  }
+  plan_.resize(page.size());
+  if (evs_.size() < page.size()) evs_.resize(page.size());
   {
     const std::size_t half = page.size() / 2;
-    auto second = std::async(std::launch::async,
-                             [&] { return decode_range(page, half, page.size(), need, evs); });
-    auto first = decode_range(page, 0, half, need, evs);
+    auto second = helper().submit(
+        [&] { return plan_range(page, half, page.size(), folds, pending, plan_, evs_); });
+    auto first = plan_range(page, 0, half, folds, pending, plan_, evs_);
     auto later = second.get();
     if (first.ec) return fail_with(first.ec, std::move(first.detail));
     if (later.ec) return fail_with(later.ec, std::move(later.detail));
@@ -593,15 +630,15 @@ result<void> projector::fold_parallel(std::span<const events::envelope_view> pag
   std::size_t heavy = 0;
   for (std::size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].fold->name() == "executions") heavy = i;
-  auto other = std::async(std::launch::async, [&] {
-    auto& s = slots_[heavy];
-    return fold_one(*s.fold, *s.tx, s.columns.get(), s.pending, page, evs);
-  });
+  auto fold_slot = [&](std::size_t k) {
+    auto& s = slots_[k];
+    return fold_one(*s.fold, std::uint32_t{1} << k, *s.tx, s.columns.get(), s.pending, page, plan_,
+                    evs_);
+  };
+  auto other = helper().submit([&] { return fold_slot(heavy); });
   fold_error mine;
   for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
-    if (i != heavy)
-      mine = fold_one(*slots_[i].fold, *slots_[i].tx, slots_[i].columns.get(), slots_[i].pending,
-                      page, evs);
+    if (i != heavy) mine = fold_slot(i);
   auto theirs = other.get();
   if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
   if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
@@ -701,7 +738,7 @@ result<void> projector::commit(bool last) {
       if (weight(slots_[i]) > weight(slots_[big])) big = i;
     std::future<fold_error> other;
     if (opts_.fresh_threads && slots_.size() > 1)
-      other = std::async(std::launch::async, [&] { return spill(slots_[big]); });
+      other = helper().submit([&] { return spill(slots_[big]); });
     fold_error mine;
     for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
       if (i != big || !other.valid()) mine = spill(slots_[i]);
@@ -784,7 +821,13 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
     return {};
   };
   storage::log_page pages[2];
-  std::future<read_outcome> ahead; // after `pages`: destroyed (joined) first
+  std::future<read_outcome> ahead;
+  struct wait_for_read { // on every way out: the reader may be filling a page
+    std::future<read_outcome>& f;
+    ~wait_for_read() {
+      if (f.valid()) f.wait();
+    }
+  } join_reader{ahead};
   read_outcome got = from <= target ? read(from, pages[0]) : read_outcome{};
   for (int cur = 0; from <= target; cur ^= 1) {
     if (got.ec) {
@@ -795,10 +838,9 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
     if (page.empty()) break;
     const std::uint64_t next = page.back().position() + 1;
     if (next <= target)
-      ahead = std::async(std::launch::async, read, next, std::ref(pages[cur ^ 1]));
+      ahead = reader().submit([&read, next, &into = pages[cur ^ 1]] { return read(next, into); });
     auto r = fold(page);
     if (!r) {
-      if (ahead.valid()) ahead.wait();
       reset_pending();
       return r.error();
     }
@@ -807,7 +849,6 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
     if (opts_.fresh ? cached_bytes() >= opts_.fresh_cache_bytes
                     : uncommitted_ >= opts_.batch_events) {
       if (auto c = commit(false); !c) {
-        if (ahead.valid()) ahead.wait();
         reset_pending();
         return c.error();
       }

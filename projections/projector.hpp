@@ -21,6 +21,8 @@
 
 #include "base/result.hpp"
 #include "base/time.hpp"
+#include "base/worker.hpp"
+#include "events/event.hpp"
 #include "projections/view.hpp"
 #include "storage/event_store.hpp"
 #include "storage/kv_store.hpp"
@@ -139,11 +141,21 @@ private:
   void reset_pending();
   std::size_t cached_bytes() const;
 
+  /// Threads kept for the projector's life (started when first needed):
+  /// `helper` folds and writes beside the caller's thread, `reader` reads
+  /// the next page of a catch-up.
+  base::worker& helper();
+  base::worker& reader();
+
   storage::event_store* log_;
   storage::kv_store* kv_;
   projector_options opts_;
   std::vector<slot> slots_;
   std::uint64_t uncommitted_ = 0;
+  std::unique_ptr<base::worker> helper_, reader_;
+  /// fold_parallel's page plan (bits per view) and decoded events, reused.
+  std::vector<std::uint32_t> plan_;
+  std::vector<events::event> evs_;
 };
 
 /// A digest of a kv space: row count, bytes, and a 128-bit hash of every

@@ -115,8 +115,7 @@ private:
 // ---------------------------------------------------------------------------
 // executions
 
-domain::execution_state to_state(const execution_row& r) {
-  domain::execution_state x;
+void to_state(const execution_row& r, domain::execution_state& x) {
   x.task = r.task;
   x.phase = r.phase;
   x.attempt = r.attempt;
@@ -131,7 +130,6 @@ domain::execution_state to_state(const execution_row& r) {
   x.failure = r.failure;
   x.note = r.note;
   x.version = r.version;
-  return x;
 }
 
 void from_state(const domain::execution_state& x, execution_row& r) {
@@ -290,10 +288,32 @@ private:
   std::uint32_t last_ = none;
 };
 
+/// A column: a vector whose items never move. It grows by blocks of 4,096
+/// items instead of doubling, so growing never copies a million rows (nor
+/// holds the old and the new copy at once).
+template <class T> class column {
+public:
+  T& operator[](std::size_t i) noexcept { return blocks_[i >> shift][i & mask]; }
+  const T& operator[](std::size_t i) const noexcept { return blocks_[i >> shift][i & mask]; }
+  std::size_t size() const noexcept { return size_; }
+  T& back() noexcept { return (*this)[size_ - 1]; }
+  template <class... A> T& emplace_back(A&&... a) {
+    if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<T[]>(mask + 1));
+    T& t = (*this)[size_++];
+    t = T{std::forward<A>(a)...};
+    return t;
+  }
+
+private:
+  static constexpr std::size_t shift = 12, mask = (std::size_t{1} << shift) - 1;
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t size_ = 0;
+};
+
 /// The dense id of `key` in `names`, growing `columns` (one entry per id) when
 /// the key is new.
 template <class Col>
-std::uint32_t column_id(interner& names, std::vector<Col>& columns, std::string_view key) {
+std::uint32_t column_id(interner& names, column<Col>& columns, std::string_view key) {
   bool added;
   const auto id = names.intern(key, added);
   if (added) columns.emplace_back();
@@ -399,18 +419,14 @@ void executions_step(R& rows, const envelope_view& env, const event& ev, const E
     counters.apply(ev);
     from_counters(counters, *p);
     if (!row) return;
-    // The domain's own fold of one execution: a device state holding just it
-    // (its executions vector reused across events).
-    thread_local std::vector<domain::execution_state> spare;
-    domain::device_state d;
-    d.id = e.device;
-    d.registered = true;
-    d.executions = std::move(spare);
-    d.executions.clear();
-    d.executions.push_back(to_state(*row));
-    if constexpr (!std::is_same_v<E, execution_assigned>) d = domain::evolve(std::move(d), ev);
-    from_state(d.executions.front(), *row);
-    spare = std::move(d.executions);
+    // The domain's own fold of one execution (a reused state: no allocation
+    // once its strings are big enough).
+    if constexpr (!std::is_same_v<E, execution_assigned>) {
+      thread_local domain::execution_state x;
+      to_state(*row, x);
+      domain::evolve_execution(x, ev);
+      from_state(x, *row);
+    }
     row->updated = env.time;
     const auto after = row->phase;
     if (!row->wave && after == execution_phase::notified) {
@@ -488,7 +504,7 @@ public:
     const std::uint32_t d = device_id(device);
     exec_col* x = find(t, d);
     if (!x) {
-      execs_.push_back(exec_col{t, d, devices_[d].first_exec, 0, {}});
+      execs_.emplace_back(exec_col{t, d, devices_[d].first_exec, 0, {}});
       devices_[d].first_exec = static_cast<std::uint32_t>(execs_.size() - 1);
       x = &execs_.back();
     }
@@ -681,9 +697,9 @@ private:
   }
 
   interner task_names_, device_names_;
-  std::vector<task_col> tasks_;
-  std::vector<device_col> devices_;
-  std::vector<exec_col> execs_;
+  column<task_col> tasks_;
+  column<device_col> devices_;
+  column<exec_col> execs_;
   std::vector<mac_change> macs_;
   exec_col* current_ = nullptr;
 };
@@ -900,8 +916,8 @@ private:
   }
 
   interner device_names_, product_names_;
-  std::vector<device_col> devices_;
-  std::vector<product_col> products_;
+  column<device_col> devices_;
+  column<product_col> products_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> p_keys_; ///< (product, device)
   std::map<std::string, std::uint64_t, std::less<>> versions_;  ///< "product\0kind\0version"
   std::string key_;

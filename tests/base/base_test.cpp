@@ -5,8 +5,12 @@
 #include "base/errc.hpp"
 #include "base/time.hpp"
 #include "base/uuid.hpp"
+#include "base/worker.hpp"
 
 #include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 using namespace otaledger;
 
@@ -102,6 +106,47 @@ BOOST_AUTO_TEST_CASE(crc32c_detects_a_flipped_bit) {
   auto c = base::crc32c(s);
   s[3] ^= 0x10;
   BOOST_TEST(base::crc32c(s) != c);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(workers)
+
+BOOST_AUTO_TEST_CASE(a_worker_runs_its_tasks_in_order_on_one_other_thread) {
+  base::worker w;
+  std::vector<int> order; // touched only by the worker's thread
+  std::vector<std::future<std::thread::id>> ids;
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(w.submit([&order, i] {
+      order.push_back(i);
+      return std::this_thread::get_id();
+    }));
+  std::set<std::thread::id> threads;
+  for (auto& f : ids)
+    threads.insert(f.get());
+  BOOST_TEST(threads.size() == 1u);
+  BOOST_TEST((*threads.begin() != std::this_thread::get_id()));
+  BOOST_REQUIRE(order.size() == 100u);
+  for (int i = 0; i < 100; ++i)
+    BOOST_TEST(order[static_cast<std::size_t>(i)] == i);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_that_throws_hands_its_exception_to_the_future_and_the_worker_goes_on) {
+  base::worker w;
+  auto bad = w.submit([]() -> int { throw std::runtime_error("task failed"); });
+  auto good = w.submit([] { return 42; });
+  BOOST_CHECK_THROW(bad.get(), std::runtime_error);
+  BOOST_TEST(good.get() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_finishes_its_queued_tasks_before_it_is_destroyed) {
+  int done = 0;
+  {
+    base::worker w;
+    for (int i = 0; i < 50; ++i)
+      (void)w.submit([&done] { ++done; });
+  }
+  BOOST_TEST(done == 50);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

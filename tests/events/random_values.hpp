@@ -83,6 +83,11 @@ public:
                 std::make_index_sequence<std::variant_size_v<events::event>>{});
   }
 
+  /// Another random event of `e`'s type.
+  events::event any_event_of_type(const events::event& e) {
+    return pick(e.index(), std::make_index_sequence<std::variant_size_v<events::event>>{});
+  }
+
   events::envelope envelope() {
     auto ev = any_event();
     events::envelope e;

@@ -137,7 +137,7 @@ BOOST_FIXTURE_TEST_CASE(rebuild_verify_proves_every_view_equals_a_fresh_fold, da
   auto r = run("rebuild --all --verify --data " + path);
   BOOST_TEST(r.status == 0, r.out);
   auto ls = lines(r.out);
-  BOOST_REQUIRE_EQUAL(ls.size(), 6u);
+  BOOST_REQUIRE_MESSAGE(ls.size() == 6u, r.out);
   for (auto& l : ls) {
     auto j = events::json::parse(l);
     BOOST_TEST(j["equal"] == true, l);
