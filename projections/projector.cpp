@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <future>
 #include <limits>
@@ -648,49 +649,20 @@ result<void> projector::fold_parallel(std::span<const events::envelope_view> pag
 
 namespace {
 
-/// A row_sink that ingests rows into a space in chunks (one SST file each),
-/// reusing the chunk's strings, and refuses a key not above the previous one.
+/// A row_sink that streams rows into an ingest of a space (the writer
+/// refuses a key not above the previous one).
 class ingest_sink final : public row_sink {
 public:
-  ingest_sink(storage::kv_store& kv, std::string_view space) : kv_(&kv), space_(space) {}
+  explicit ingest_sink(std::unique_ptr<storage::ingest_writer> w) : w_(std::move(w)) {}
   result<void> add(std::string_view key, std::string_view value) override {
-    if (any_ && !(previous() < key))
-      return fail_with(make_error_code(storage::errc::corruption),
-                       fmt::format("view space {}: a columnar fold wrote keys out of order ({})",
-                                   space_, escape_key(key)));
-    any_ = true;
-    if (n_ == rows_.size()) rows_.emplace_back();
-    auto& r = rows_[n_++];
-    r.first.assign(key);
-    if (!r.second) r.second.emplace();
-    r.second->assign(value);
     ++rows_written_;
-    if (n_ == chunk) return flush();
-    return outcome::success();
+    return w_->put(key, value);
   }
-  result<void> finish() {
-    rows_.resize(n_);
-    return flush();
-  }
+  result<void> finish() { return w_->finish(); }
   std::uint64_t rows_written() const noexcept { return rows_written_; }
 
 private:
-  static constexpr std::size_t chunk = std::size_t{1} << 18;
-  std::string_view previous() const { return n_ > 0 ? rows_[n_ - 1].first : last_; }
-  result<void> flush() {
-    if (n_ == 0) return outcome::success();
-    last_ = rows_[n_ - 1].first;
-    OTA_TRYV(kv_->ingest(space_, rows_));
-    n_ = 0;
-    return outcome::success();
-  }
-
-  storage::kv_store* kv_;
-  std::string_view space_;
-  std::vector<storage::kv_store::ingest_row> rows_;
-  std::size_t n_ = 0;
-  std::string last_;
-  bool any_ = false;
+  std::unique_ptr<storage::ingest_writer> w_;
   std::uint64_t rows_written_ = 0;
 };
 
@@ -710,41 +682,73 @@ result<void> projector::commit(bool last) {
   bool moved = false;
   if (opts_.fresh) {
     // Rows first (ingested: durable), then the checkpoints in the batch below.
-    // Two threads: the biggest overlay (or the executions columns) on one,
-    // the others on this one.
-    auto spill = [&](slot& s) -> fold_error {
-      if (s.columns) {
-        if (!last) return {};
-        ingest_sink sink{*kv_, s.tx->space()};
-        auto r = s.columns->write(sink);
-        if (r) r = sink.finish();
-        if (!r)
-          return {r.error(),
-                  fmt::format("writing view {} up to position {}: {}", s.fold->name(), s.pending(),
-                              error_detail().empty() ? storage::error_detail() : error_detail())};
+    // Units of work, heaviest first, taken in turn by this thread and the
+    // helper: first every overlay's spill and every columnar fold's prepare
+    // (at the end only), then every part of every columnar fold.
+    struct unit {
+      std::size_t slot;
+      std::size_t part; // none: spill or prepare
+    };
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    auto weight = [&](std::size_t i) {
+      const auto& s = slots_[i];
+      if (s.columns)
+        return s.fold->name() == "executions" ? std::size_t{2} << 60 : std::size_t{1} << 60;
+      return s.tx->bytes();
+    };
+    std::vector<std::size_t> order(slots_.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return weight(x) > weight(y); });
+    std::vector<unit> first, second;
+    for (auto i : order) {
+      if (slots_[i].columns && !last) continue; // written at the end only
+      first.push_back({i, none});
+      if (slots_[i].columns)
+        for (std::size_t k = 0; k < slots_[i].columns->parts(); ++k)
+          second.push_back({i, k});
+    }
+    auto run = [&](const unit& u) -> fold_error {
+      slot& s = slots_[u.slot];
+      auto failed = [&](std::error_code ec) -> fold_error {
+        return {ec,
+                fmt::format("writing view {} up to position {}: {}", s.fold->name(), s.pending(),
+                            error_detail().empty() ? storage::error_detail() : error_detail())};
+      };
+      if (!s.columns) {
+        if (auto r = s.tx->spill(); !r) return failed(r.error());
         return {};
       }
-      if (auto r = s.tx->spill(); !r)
-        return {r.error(), fmt::format("writing view {} up to position {}: {}", s.fold->name(),
-                                       s.pending(), storage::error_detail())};
+      if (u.part == none) {
+        if (auto r = s.columns->prepare(); !r) return failed(r.error());
+        return {};
+      }
+      auto w = kv_->start_ingest(s.tx->space());
+      if (!w) return failed(w.error());
+      ingest_sink sink{std::move(w).value()};
+      auto r = s.columns->write_part(u.part, sink);
+      if (r) r = sink.finish();
+      if (!r) return failed(r.error());
       return {};
     };
-    auto weight = [&](const slot& s) {
-      return s.columns ? (s.fold->name() == "executions" ? std::size_t{1} << 62 : 0)
-                       : s.tx->bytes();
-    };
-    std::size_t big = 0;
-    for (std::size_t i = 0; i < slots_.size(); ++i)
-      if (weight(slots_[i]) > weight(slots_[big])) big = i;
-    std::future<fold_error> other;
-    if (opts_.fresh_threads && slots_.size() > 1)
-      other = helper().submit([&] { return spill(slots_[big]); });
-    fold_error mine;
-    for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
-      if (i != big || !other.valid()) mine = spill(slots_[i]);
-    fold_error theirs = other.valid() ? other.get() : fold_error{};
-    if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
-    if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
+    for (const auto* units : {&first, &second}) {
+      std::atomic<std::size_t> next{0};
+      auto drain = [&]() -> fold_error {
+        for (std::size_t i; (i = next.fetch_add(1)) < units->size();)
+          if (auto e = run((*units)[i]); e.ec) {
+            next = units->size(); // the other thread stops too
+            return e;
+          }
+        return {};
+      };
+      std::future<fold_error> other;
+      if (opts_.fresh_threads && units->size() > 1) other = helper().submit(drain);
+      fold_error mine = drain();
+      fold_error theirs = other.valid() ? other.get() : fold_error{};
+      if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
+      if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
+    }
   }
   for (auto& s : slots_) {
     if (!opts_.fresh) {

@@ -250,8 +250,13 @@ public:
   virtual ~columnar_fold() = default;
   /// Folds one event the projection wants (`ev` as for projection::apply).
   virtual void apply(const events::envelope_view& env, const events::event* ev) = 0;
-  /// Every row of the view, in key order.
-  virtual result<void> write(row_sink& out) = 0;
+  /// The view's rows come in `parts()` parts, each in key order and each
+  /// part's keys all below the next part's, so the parts can be written into
+  /// separate ingests on separate threads: prepare() once (it may sort), then
+  /// write_part(k, sink) for each part, from any thread, concurrently.
+  virtual std::size_t parts() const { return 1; }
+  virtual result<void> prepare() { return outcome::success(); }
+  virtual result<void> write_part(std::size_t part, row_sink& out) = 0;
   /// The first error met while folding (the fold must not be written then).
   std::error_code error() const noexcept { return error_; }
 

@@ -561,80 +561,86 @@ public:
     macs_.push_back({std::string{mac}, id, true});
   }
 
-  result<void> write(row_sink& sink) override {
+  result<void> prepare() override {
+    task_order_ = task_names_.sorted();
+    device_order_ = device_names_.sorted();
+    device_rank_ = interner::ranks(device_order_);
+    // Executions in (task, device) order.
+    const auto task_rank = interner::ranks(task_order_);
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+    keyed.reserve(execs_.size());
+    for (std::uint32_t i = 0; i < execs_.size(); ++i)
+      keyed.emplace_back(
+          (std::uint64_t{task_rank[execs_[i].task]} << 32) | device_rank_[execs_[i].device], i);
+    std::sort(keyed.begin(), keyed.end());
+    exec_order_.resize(keyed.size());
+    for (std::size_t i = 0; i < keyed.size(); ++i)
+      exec_order_[i] = keyed[i].second;
+    return outcome::success();
+  }
+  /// c and d, then m, then t and w, then x.
+  std::size_t parts() const override { return 4; }
+  result<void> write_part(std::size_t part, row_sink& sink) override {
     row_writer out{sink};
-    const auto task_order = task_names_.sorted();
-    const auto device_order = device_names_.sorted();
-    const auto device_rank = interner::ranks(device_order);
-    // c: progress per task
-    for (auto t : task_order)
-      if (tasks_[t].has_progress)
-        ROWS_TRY(out.key("c").part(task_names_.name(t)).row(tasks_[t].progress));
-    // d: device info
-    for (auto d : device_order)
-      if (devices_[d].has_info)
-        ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].info));
-    // m: (mac, device) index
-    {
+    if (part == 0) {
+      // c: progress per task
+      for (auto t : task_order_)
+        if (tasks_[t].has_progress)
+          ROWS_TRY(out.key("c").part(task_names_.name(t)).row(tasks_[t].progress));
+      // d: device info
+      for (auto d : device_order_)
+        if (devices_[d].has_info)
+          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].info));
+    } else if (part == 1) {
+      // m: (mac, device) index
       std::vector<std::pair<std::string_view, std::uint32_t>> keys = mac_keys();
       std::sort(keys.begin(), keys.end(), [&](const auto& a, const auto& b) {
         if (a.first != b.first) return a.first < b.first;
-        return device_rank[a.second] < device_rank[b.second];
+        return device_rank_[a.second] < device_rank_[b.second];
       });
       for (auto& [mac, d] : keys)
         ROWS_TRY(out.key("m").part(mac).part(device_names_.name(d)).empty());
-    }
-    // t: executions by (task, device); x: by (task, phase name, device)
-    const auto task_rank = interner::ranks(task_order);
-    std::vector<std::uint32_t> execs(execs_.size());
-    for (std::uint32_t i = 0; i < execs.size(); ++i)
-      execs[i] = i;
-    {
-      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
-      keyed.reserve(execs_.size());
-      for (std::uint32_t i = 0; i < execs_.size(); ++i)
-        keyed.emplace_back(
-            (std::uint64_t{task_rank[execs_[i].task]} << 32) | device_rank[execs_[i].device], i);
-      std::sort(keyed.begin(), keyed.end());
-      for (std::size_t i = 0; i < keyed.size(); ++i)
-        execs[i] = keyed[i].second;
-    }
-    for (auto i : execs) {
-      const exec_col& x = execs_[i];
-      ROWS_TRY(out.key("t")
-                   .part(task_names_.name(x.task))
-                   .part(device_names_.name(x.device))
-                   .row(x.row));
-    }
-    // w: waves per task, in wave order
-    for (auto t : task_order) {
-      auto waves = tasks_[t].waves;
-      std::sort(waves.begin(), waves.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (auto& [n, row] : waves)
-        ROWS_TRY(out.key("w").part(task_names_.name(t)).part(be32(n)).row(row));
-    }
-    // x: per task, phases in name order, devices in order
-    std::vector<std::pair<std::string_view, unsigned>> phases;
-    for (unsigned p = 0; p < phase_count; ++p)
-      phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
-    std::sort(phases.begin(), phases.end());
-    for (std::size_t from = 0; from < execs.size();) {
-      std::size_t to = from;
-      const std::uint32_t task = execs_[execs[from]].task;
-      while (to < execs.size() && execs_[execs[to]].task == task)
-        ++to;
-      for (auto& [pname, p] : phases)
-        for (std::size_t i = from; i < to; ++i) {
-          const exec_col& x = execs_[execs[i]];
-          if (x.x & (1u << p))
-            ROWS_TRY(out.key("x")
-                         .part(task_names_.name(task))
-                         .part(pname)
-                         .part(device_names_.name(x.device))
-                         .empty());
-        }
-      from = to;
+    } else if (part == 2) {
+      // t: executions by (task, device)
+      for (auto i : exec_order_) {
+        const exec_col& x = execs_[i];
+        ROWS_TRY(out.key("t")
+                     .part(task_names_.name(x.task))
+                     .part(device_names_.name(x.device))
+                     .row(x.row));
+      }
+      // w: waves per task, in wave order
+      for (auto t : task_order_) {
+        auto waves = tasks_[t].waves;
+        std::sort(waves.begin(), waves.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& [n, row] : waves)
+          ROWS_TRY(out.key("w").part(task_names_.name(t)).part(be32(n)).row(row));
+      }
+    } else {
+      // x: per task, phases in name order, devices in order
+      std::vector<std::pair<std::string_view, unsigned>> phases;
+      for (unsigned p = 0; p < phase_count; ++p)
+        phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
+      std::sort(phases.begin(), phases.end());
+      const auto& execs = exec_order_;
+      for (std::size_t from = 0; from < execs.size();) {
+        std::size_t to = from;
+        const std::uint32_t task = execs_[execs[from]].task;
+        while (to < execs.size() && execs_[execs[to]].task == task)
+          ++to;
+        for (auto& [pname, p] : phases)
+          for (std::size_t i = from; i < to; ++i) {
+            const exec_col& x = execs_[execs[i]];
+            if (x.x & (1u << p))
+              ROWS_TRY(out.key("x")
+                           .part(task_names_.name(task))
+                           .part(pname)
+                           .part(device_names_.name(x.device))
+                           .empty());
+          }
+        from = to;
+      }
     }
     return outcome::success();
   }
@@ -702,6 +708,8 @@ private:
   column<exec_col> execs_;
   std::vector<mac_change> macs_;
   exec_col* current_ = nullptr;
+  // prepare(): ids in key order, and executions in (task, device) order.
+  std::vector<std::uint32_t> task_order_, device_order_, device_rank_, exec_order_;
 };
 
 class executions_view final : public projection {
@@ -869,18 +877,27 @@ public:
     p_keys_.emplace_back(product_id(product), device_id(device));
   }
 
-  result<void> write(row_sink& sink) override {
+  result<void> prepare() override {
+    product_order_ = product_names_.sorted();
+    device_order_ = device_names_.sorted();
+    return outcome::success();
+  }
+  /// c and d, then p and v.
+  std::size_t parts() const override { return 2; }
+  result<void> write_part(std::size_t part, row_sink& sink) override {
     row_writer out{sink};
-    const auto product_order = product_names_.sorted();
-    const auto device_order = device_names_.sorted();
-    for (auto p : product_order)
-      if (products_[p].has)
-        ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
-    for (auto d : device_order)
-      if (devices_[d].has) ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].row));
+    if (part == 0) {
+      for (auto p : product_order_)
+        if (products_[p].has)
+          ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
+      for (auto d : device_order_)
+        if (devices_[d].has)
+          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].row));
+      return outcome::success();
+    }
     {
-      const auto product_rank = interner::ranks(product_order);
-      const auto device_rank = interner::ranks(device_order);
+      const auto product_rank = interner::ranks(product_order_);
+      const auto device_rank = interner::ranks(device_order_);
       std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
       keyed.reserve(p_keys_.size());
       for (std::uint32_t i = 0; i < p_keys_.size(); ++i)
@@ -922,6 +939,7 @@ private:
   std::map<std::string, std::uint64_t, std::less<>> versions_;  ///< "product\0kind\0version"
   std::string key_;
   std::uint32_t current_ = none;
+  std::vector<std::uint32_t> product_order_, device_order_; ///< prepare(): ids in key order
 };
 
 class fleet_view final : public projection {
@@ -1149,7 +1167,7 @@ public:
     if (added) positions_.emplace_back();
     positions_[id].push_back(env.position());
   }
-  result<void> write(row_sink& out) override {
+  result<void> write_part(std::size_t, row_sink& out) override {
     std::string key, value;
     for (auto id : names_.sorted()) {
       const auto& ps = positions_[id];

@@ -87,6 +87,22 @@ struct scan_page {
   bool more = false; ///< true: rows beyond this page exist (resume after rows.back().first)
 };
 
+/// Rows of one space written in key order and ingested together
+/// (kv_store::start_ingest). Used by one thread.
+class ingest_writer {
+public:
+  virtual ~ingest_writer() = default;
+  /// Adds a row (put) or an erase of a key. Keys must be non-empty and
+  /// increase; otherwise errc::invalid_argument, and nothing is ever ingested
+  /// by this writer.
+  virtual result<void> put(std::string_view key, std::string_view value) = 0;
+  virtual result<void> erase(std::string_view key) = 0;
+  /// Ingests every row added, atomically and durably (nothing when none);
+  /// the kv_store::ingest contract. A writer dropped unfinished ingests
+  /// nothing.
+  virtual result<void> finish() = 0;
+};
+
 class kv_store {
 public:
   virtual ~kv_store() = default;
@@ -117,6 +133,12 @@ public:
   /// write the checkpoint afterwards, so it is never ahead of the rows.
   /// Default: one synced write_batch.
   virtual result<void> ingest(std::string_view space, const std::vector<ingest_row>& rows);
+
+  /// ingest() row by row, for rows produced in key order: none is held in
+  /// memory (RocksDB: written straight into SST files, all ingested by one
+  /// IngestExternalFile at finish). Default: collects the rows and calls
+  /// ingest() at finish.
+  virtual result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space);
 };
 
 /// A kv_store in memory with the same semantics, for unit tests of

@@ -25,6 +25,18 @@ std::string view_key(std::string_view space, std::string_view key) {
   return k;
 }
 
+/// Bytes for an error message: printable ASCII as is, the rest as \\xHH.
+std::string escape_bytes(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7F && c != '\\')
+      out.push_back(static_cast<char>(c));
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 /// The smallest key greater than every key starting with `prefix` ("" when
 /// there is none, i.e. the prefix is all 0xFF bytes).
 std::string prefix_end(std::string prefix) {
@@ -57,54 +69,133 @@ result<void> validate(const write_batch& batch) {
   return ok();
 }
 
-result<void> validate_ingest(std::string_view space,
-                             const std::vector<kv_store::ingest_row>& rows) {
-  OTA_TRYV(validate_space(space));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].first.empty())
-      return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", space));
-    if (i > 0 && !(rows[i - 1].first < rows[i].first))
-      return fail(errc::invalid_argument,
-                  fmt::format("ingest into view space {}: keys not sorted or not unique", space));
-  }
+result<void> check_ingest_key(std::string_view space, bool first, std::string_view previous,
+                              std::string_view key) {
+  if (key.empty())
+    return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", space));
+  if (!first && !(previous < key))
+    return fail(errc::invalid_argument,
+                fmt::format("ingest into view space {}: keys not sorted or not unique (at {})",
+                            space, escape_bytes(key)));
   return ok();
 }
 
-result<void> rocksdb_kv_store::ingest(std::string_view space, const std::vector<ingest_row>& rows) {
-  OTA_TRYV(validate_ingest(space, rows));
-  if (rows.empty()) return ok();
-  static std::atomic<std::uint64_t> counter{0};
-  auto* cf = (*db_)[cf_views];
-  const std::filesystem::path dir = std::filesystem::path{db_->opts.path} / "ingest";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return fail(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  const std::string file =
-      (dir / fmt::format("views-{}-{}.sst", ::getpid(), counter.fetch_add(1))).string();
-  struct remove_file {
-    const std::string& f;
-    ~remove_file() {
+namespace {
+
+/// Writes rows into SST files (a new one past max_file_bytes) and ingests
+/// them all with one IngestExternalFile.
+class rocks_ingest_writer final : public ingest_writer {
+public:
+  rocks_ingest_writer(std::shared_ptr<rocks> db, std::string space)
+      : db_(std::move(db)), space_(std::move(space)) {
+    key_.assign(space_);
+    key_.push_back('\0');
+  }
+  ~rocks_ingest_writer() override {
+    if (writer_) writer_->Finish().PermitUncheckedError(); // closes the file
+    for (const auto& f : files_) {
       std::error_code ignored;
       std::filesystem::remove(f, ignored);
     }
-  } cleanup{file};
-  rocksdb::SstFileWriter writer{rocksdb::EnvOptions{}, db_->db->GetOptions(cf), cf};
-  auto s = writer.Open(file);
-  std::string key;
-  for (std::size_t i = 0; s.ok() && i < rows.size(); ++i) {
-    key.assign(space);
-    key.push_back('\0');
-    key.append(rows[i].first);
-    s = rows[i].second ? writer.Put(key, *rows[i].second) : writer.Delete(key);
   }
-  if (s.ok()) s = writer.Finish();
-  if (!s.ok()) return to_error(s, fmt::format("writing an ingest file for view space {}", space));
-  rocksdb::IngestExternalFileOptions io;
-  io.move_files = true;
-  s = db_->db->IngestExternalFile(cf, {file}, io);
-  if (!s.ok()) return to_error(s, fmt::format("ingesting rows into view space {}", space));
-  return ok();
+  result<void> put(std::string_view key, std::string_view value) override {
+    OTA_TRYV(next(key));
+    return check(writer_->Put(key_, rocksdb::Slice{value.data(), value.size()}));
+  }
+  result<void> erase(std::string_view key) override {
+    OTA_TRYV(next(key));
+    return check(writer_->Delete(key_));
+  }
+  result<void> finish() override {
+    if (failed_) return fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+    if (writer_) {
+      auto s = writer_->Finish();
+      writer_.reset();
+      if (!s.ok()) return fail_io(s);
+    }
+    if (files_.empty()) return ok();
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;
+    auto s = db_->db->IngestExternalFile((*db_)[cf_views], files_, io);
+    if (!s.ok()) return to_error(s, fmt::format("ingesting rows into view space {}", space_));
+    files_.clear(); // moved into the store
+    return ok();
+  }
+
+private:
+  static constexpr std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
+
+  /// Checks the key, builds key_ and makes sure a file is open.
+  result<void> next(std::string_view key) {
+    if (failed_) return fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+    const std::string_view previous =
+        std::string_view{key_}.substr(std::min(key_.size(), space_.size() + 1));
+    if (auto r = check_ingest_key(space_, rows_ == 0, previous, key); !r) {
+      failed_ = true;
+      return r;
+    }
+    ++rows_;
+    if (writer_ && writer_->FileSize() >= max_file_bytes) {
+      auto s = writer_->Finish();
+      writer_.reset();
+      if (!s.ok()) return fail_io(s);
+    }
+    if (!writer_) {
+      OTA_TRYV(open_file());
+    }
+    key_.resize(space_.size() + 1);
+    key_.append(key);
+    return ok();
+  }
+  result<void> open_file() {
+    static std::atomic<std::uint64_t> counter{0};
+    auto* cf = (*db_)[cf_views];
+    const std::filesystem::path dir = std::filesystem::path{db_->opts.path} / "ingest";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      failed_ = true;
+      return fail(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    }
+    files_.push_back(
+        (dir / fmt::format("views-{}-{}.sst", ::getpid(), counter.fetch_add(1))).string());
+    writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions{},
+                                                       db_->db->GetOptions(cf), cf);
+    return check(writer_->Open(files_.back()));
+  }
+  result<void> check(const rocksdb::Status& s) {
+    if (s.ok()) return ok();
+    return fail_io(s);
+  }
+  std::error_code fail_io(const rocksdb::Status& s) {
+    failed_ = true;
+    return to_error(s, fmt::format("writing an ingest file for view space {}", space_));
+  }
+
+  std::shared_ptr<rocks> db_;
+  std::string space_;
+  std::string key_; ///< space NUL the last key
+  std::vector<std::string> files_;
+  std::unique_ptr<rocksdb::SstFileWriter> writer_;
+  std::uint64_t rows_ = 0;
+  bool failed_ = false;
+};
+
+} // namespace
+
+result<void> rocksdb_kv_store::ingest(std::string_view space, const std::vector<ingest_row>& rows) {
+  OTA_TRY(w, start_ingest(space));
+  for (const auto& [k, v] : rows) {
+    auto r = v ? w->put(k, *v) : w->erase(k);
+    if (!r) return r;
+  }
+  return w->finish();
+}
+
+result<std::unique_ptr<ingest_writer>> rocksdb_kv_store::start_ingest(std::string_view space) {
+  OTA_TRYV(validate_space(space));
+  return std::unique_ptr<ingest_writer>{
+      std::make_unique<rocks_ingest_writer>(db_, std::string{space})};
 }
 
 result<std::optional<std::string>> rocksdb_kv_store::get(std::string_view space,
@@ -209,8 +300,56 @@ result<log_position> rocksdb_kv_store::load_checkpoint(std::string_view name) {
 
 namespace otaledger::storage {
 
+namespace {
+
+/// The default ingest_writer: collects the rows, then one ingest().
+class collecting_ingest final : public ingest_writer {
+public:
+  collecting_ingest(kv_store& kv, std::string space) : kv_(&kv), space_(std::move(space)) {}
+  result<void> put(std::string_view key, std::string_view value) override {
+    OTA_TRYV(next(key));
+    rows_.emplace_back(std::string{key}, std::string{value});
+    return outcome::success();
+  }
+  result<void> erase(std::string_view key) override {
+    OTA_TRYV(next(key));
+    rows_.emplace_back(std::string{key}, std::nullopt);
+    return outcome::success();
+  }
+  result<void> finish() override {
+    if (failed_)
+      return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+    auto r = kv_->ingest(space_, rows_);
+    rows_.clear();
+    return r;
+  }
+
+private:
+  result<void> next(std::string_view key) {
+    if (failed_)
+      return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+    const std::string_view previous = rows_.empty() ? std::string_view{} : rows_.back().first;
+    if (auto r = internal::check_ingest_key(space_, rows_.empty(), previous, key); !r) {
+      failed_ = true;
+      return r;
+    }
+    return outcome::success();
+  }
+  kv_store* kv_;
+  std::string space_;
+  std::vector<kv_store::ingest_row> rows_;
+  bool failed_ = false;
+};
+
+} // namespace
+
 result<void> kv_store::ingest(std::string_view space, const std::vector<ingest_row>& rows) {
-  OTA_TRYV(internal::validate_ingest(space, rows));
+  OTA_TRYV(internal::validate_space(space));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto r = internal::check_ingest_key(space, i == 0, i ? rows[i - 1].first : std::string_view{},
+                                        rows[i].first);
+    if (!r) return r;
+  }
   write_batch b;
   for (const auto& [k, v] : rows) {
     if (v)
@@ -219,6 +358,12 @@ result<void> kv_store::ingest(std::string_view space, const std::vector<ingest_r
       b.erase(space, k);
   }
   return write(b, write_mode::sync);
+}
+
+result<std::unique_ptr<ingest_writer>> kv_store::start_ingest(std::string_view space) {
+  OTA_TRYV(internal::validate_space(space));
+  return std::unique_ptr<ingest_writer>{
+      std::make_unique<collecting_ingest>(*this, std::string{space})};
 }
 
 } // namespace otaledger::storage

@@ -17,6 +17,7 @@ public:
   result<void> write(const write_batch& batch, write_mode mode) override;
   result<log_position> load_checkpoint(std::string_view name) override;
   result<void> ingest(std::string_view space, const std::vector<ingest_row>& rows) override;
+  result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space) override;
 
 private:
   std::shared_ptr<rocks> db_;
@@ -25,7 +26,8 @@ private:
 /// Checks a batch's names and keys (shared with the in-memory kv store).
 result<void> validate(const write_batch& batch);
 result<void> validate_space(std::string_view space);
-/// Checks an ingest's space and that its keys are non-empty, sorted and unique.
-result<void> validate_ingest(std::string_view space, const std::vector<kv_store::ingest_row>& rows);
+/// Checks that an ingest's next key is non-empty and above the previous one.
+result<void> check_ingest_key(std::string_view space, bool first, std::string_view previous,
+                              std::string_view key);
 
 } // namespace otaledger::storage::internal

@@ -12,6 +12,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/metadata.h>
 
+#include <fmt/format.h>
+
 #include <map>
 #include <set>
 #include <thread>
@@ -699,6 +701,50 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_ingest_overrides_earlier_writes_and_later_write
   BOOST_REQUIRE(!r);
   BOOST_TEST((r.error() == errc::invalid_argument));
   BOOST_TEST(kv2.scan("fresh", {}, 10).value().rows.empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(rows_streamed_into_an_ingest_appear_together_when_it_finishes, Env,
+                              all_stores) {
+  Env env;
+  auto& kv = env.views();
+  auto w = kv.start_ingest("fresh").value();
+  for (int i = 0; i < 5000; ++i)
+    BOOST_REQUIRE(w->put(fmt::format("k{:05}", i), std::string(i % 50, 'v')));
+  BOOST_REQUIRE(w->erase("k99999"));
+  BOOST_TEST(kv.scan("fresh", {}, 10).value().rows.empty()); // nothing before finish
+  BOOST_REQUIRE(w->finish());
+  auto page = kv.scan("fresh", {}, 10000).value();
+  BOOST_REQUIRE(page.rows.size() == 5000u);
+  BOOST_TEST(page.rows[4999].first == "k04999");
+  BOOST_TEST(page.rows[4999].second == std::string(4999 % 50, 'v'));
+  w.reset(); // it holds the store open
+  env.reopen();
+  BOOST_TEST(env.views().scan("fresh", {}, 10000).value().rows.size() == 5000u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_ingest_given_a_key_out_of_order_refuses_it_and_ingests_nothing,
+                              Env, all_stores) {
+  Env env;
+  auto& kv = env.views();
+  auto w = kv.start_ingest("fresh").value();
+  BOOST_REQUIRE(w->put("b", "1"));
+  auto r = w->put("a", "2");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error() == errc::invalid_argument));
+  BOOST_TEST(error_detail() ==
+             "ingest into view space fresh: keys not sorted or not unique (at a)");
+  BOOST_TEST(!w->put("c", "3")); // the writer stays refused
+  BOOST_TEST(!w->finish());
+  auto dup = kv.start_ingest("fresh").value();
+  BOOST_REQUIRE(dup->put("x", "1"));
+  BOOST_TEST(!dup->put("x", "2"));
+  BOOST_TEST(!kv.start_ingest("fresh").value()->put("", "empty key"));
+  {
+    auto dropped = kv.start_ingest("fresh").value();
+    BOOST_REQUIRE(dropped->put("d", "never finished"));
+  }
+  BOOST_TEST(kv.scan("fresh", {}, 10).value().rows.empty());
+  BOOST_TEST(!kv.start_ingest(std::string_view{"bad\0space", 9}));
 }
 
 namespace {
