@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <future>
@@ -545,8 +546,17 @@ constexpr std::uint32_t decoded_bit = std::uint32_t{1} << 31;
 fold_error fold_one(projection& fold, std::uint32_t bit, view_txn& tx, columnar_fold* columns,
                     log_position& pending, std::span<const events::envelope_view> page,
                     const std::vector<std::uint32_t>& plan, const std::vector<events::event>& evs) {
+  // Columnar folds see runs of `run` events ahead (look_ahead).
+  constexpr std::size_t run = 128;
+  std::array<const events::event*, run> ahead{};
   for (std::size_t i = 0; i < page.size(); ++i) {
     const auto& env = page[i];
+    if (columns && i % run == 0) {
+      const std::size_t n = std::min(run, page.size() - i);
+      for (std::size_t j = 0; j < n; ++j)
+        ahead[j] = (plan[i + j] & bit) && (plan[i + j] & decoded_bit) ? &evs[i + j] : nullptr;
+      columns->look_ahead(page.subspan(i, n), std::span{ahead.data(), n});
+    }
     if (env.position() <= pending()) continue;
     if (env.position() != pending() + 1)
       return {make_error_code(storage::errc::corruption),

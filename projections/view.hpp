@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -248,6 +249,15 @@ public:
 class columnar_fold {
 public:
   virtual ~columnar_fold() = default;
+  /// Called before a run of events is applied: evs[i] is page[i]'s decoded
+  /// event, or null where this fold does not want it. A fold may look up the
+  /// ids of the whole run at once (their cache misses overlap instead of
+  /// following one another). Default: nothing.
+  virtual void look_ahead(std::span<const events::envelope_view> page,
+                          std::span<const events::event* const> evs) {
+    (void)page;
+    (void)evs;
+  }
   /// Folds one event the projection wants (`ev` as for projection::apply).
   virtual void apply(const events::envelope_view& env, const events::event* ev) = 0;
   /// The view's rows come in `parts()` parts, each in key order and each

@@ -222,6 +222,23 @@ public:
     bool added;
     return intern(s, added);
   }
+  /// Starts loading the index word a lookup of a string hashed `h` reads first.
+  void prefetch(std::uint64_t h) const noexcept {
+    if (!index_.empty()) __builtin_prefetch(&index_[h & (index_.size() - 1)]);
+  }
+  /// The id of `s` (hashed `h`), or `none` when it was never interned.
+  std::uint32_t find(std::string_view s, std::uint64_t h) const {
+    if (index_.empty()) return none;
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint64_t w = index_[i];
+      if (w == 0) return none;
+      if ((w >> 32) == (h >> 32)) {
+        const auto id = static_cast<std::uint32_t>((w & 0xFFFFFFFFu) - 1);
+        if (names_[id] == s) return id;
+      }
+    }
+  }
   const std::string& name(std::uint32_t id) const { return names_[id]; }
   std::size_t size() const noexcept { return names_.size(); }
 
@@ -487,7 +504,29 @@ struct executions_txn_rows {
 /// bit per phase on each execution.
 class executions_columns final : public columnar_fold {
 public:
+  void look_ahead(std::span<const envelope_view> page, std::span<const event* const> evs) override {
+    // Two passes: start loading every event's index word, then probe them
+    // all (and start loading the devices' columns) while they arrive.
+    ahead_first_ = page.empty() ? 0 : page.front().position();
+    ahead_.resize(page.size());
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      const std::string_view d = evs[i] ? device_of(*evs[i]) : std::string_view{};
+      ahead_[i] = {d, d.empty() ? 0 : key_hash(d), none};
+      if (!d.empty()) device_names_.prefetch(ahead_[i].hash);
+    }
+    for (auto& a : ahead_)
+      if (!a.device.empty()) {
+        a.id = device_names_.find(a.device, a.hash);
+        if (a.id != none) __builtin_prefetch(&devices_[a.id]);
+      }
+  }
   void apply(const envelope_view& env, const event* ev) override {
+    // The id looked up ahead, if any, answers device_id() for this event.
+    memo_ = {};
+    const std::uint64_t k = env.position() - ahead_first_;
+    if (env.position() >= ahead_first_ && k < ahead_.size() && ahead_[k].id != none &&
+        ahead_[k].device == device_of(*ev))
+      memo_ = ahead_[k];
     std::visit([&](const auto& e) { executions_step(*this, env, *ev, e); }, *ev);
   }
 
@@ -674,7 +713,18 @@ private:
   std::uint32_t task_id(std::string_view task) { return column_id(task_names_, tasks_, task); }
   task_col& task_of(std::string_view task) { return tasks_[task_id(task)]; }
   std::uint32_t device_id(std::string_view device) {
+    if (memo_.id != none && device.data() == memo_.device.data() &&
+        device.size() == memo_.device.size())
+      return memo_.id;
     return column_id(device_names_, devices_, device);
+  }
+  static std::string_view device_of(const event& ev) {
+    return std::visit(
+        [](const auto& e) -> std::string_view {
+          if constexpr (requires { e.device; }) return e.device;
+          return {};
+        },
+        ev);
   }
   exec_col* find(std::uint32_t t, std::uint32_t d) {
     for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
@@ -708,6 +758,14 @@ private:
   column<exec_col> execs_;
   std::vector<mac_change> macs_;
   exec_col* current_ = nullptr;
+  struct looked_up {
+    std::string_view device;
+    std::uint64_t hash = 0;
+    std::uint32_t id = none;
+  };
+  std::vector<looked_up> ahead_; ///< look_ahead(): per event of the run
+  std::uint64_t ahead_first_ = 0;
+  looked_up memo_; ///< the event being applied
   // prepare(): ids in key order, and executions in (task, device) order.
   std::vector<std::uint32_t> task_order_, device_order_, device_rank_, exec_order_;
 };
