@@ -180,7 +180,11 @@ result<void> check_record(std::uint64_t pos, result<void> decoded, log_position 
 
 result<void> log_state::read_into(std::uint64_t from, std::size_t max,
                                   std::vector<events::envelope>& out) const {
-  out.reserve(out.size() + std::min<std::size_t>(max, 1 << 16));
+  // Room for exactly what is there (a subscription asks for up to a page
+  // but most reads find a few events).
+  const auto h = head();
+  const auto start = std::max<std::uint64_t>(from, 1);
+  if (start <= h) out.reserve(out.size() + std::min<std::uint64_t>(max, h - start + 1));
   return scan_records(from, max, [&](std::uint64_t pos, std::string_view bytes) -> result<void> {
     auto& e = out.emplace_back();
     auto r = check_record(pos, decode_record(bytes, e), e.position);
