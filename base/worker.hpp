@@ -1,8 +1,11 @@
-// A worker: one thread that runs the tasks given to it, in order. For work
-// handed off many times a second (a page of a catch-up), where starting a
+// Workers: threads kept for work handed off many times a second (a page of
+// a catch-up, a blocking RocksDB read during recovery), where starting a
 // thread per task (std::async) costs a stack mapping and unmapping each time.
+// Tasks start in the order they were given; with one thread they also run
+// one after another, in that order.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -11,12 +14,16 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 namespace otaledger::base {
 
 class worker {
 public:
-  worker() : thread_([this] { run(); }) {}
+  explicit worker(unsigned threads = 1) {
+    for (unsigned i = 0; i < std::max(1u, threads); ++i)
+      threads_.emplace_back([this] { run(); });
+  }
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
   /// Runs the tasks already given, then joins.
@@ -25,8 +32,18 @@ public:
       std::lock_guard lock{mtx_};
       stop_ = true;
     }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      t.join();
+  }
+
+  /// Queues `fn`. Tasks queued before destruction still run.
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock{mtx_};
+      tasks_.push_back(std::move(fn));
+    }
     cv_.notify_one();
-    thread_.join();
   }
 
   /// Queues `f`; the future has its result (or exception). Unlike
@@ -36,11 +53,7 @@ public:
     using R = std::invoke_result_t<F&>;
     auto task = std::make_shared<std::packaged_task<R()>>(std::move(f));
     auto done = task->get_future();
-    {
-      std::lock_guard lock{mtx_};
-      tasks_.emplace_back([task] { (*task)(); });
-    }
-    cv_.notify_one();
+    post([task] { (*task)(); });
     return done;
   }
 
@@ -63,7 +76,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stop_ = false;
-  std::thread thread_; // last: starts after the members it uses
+  std::vector<std::thread> threads_; // last: started after the members they use
 };
 
 } // namespace otaledger::base
