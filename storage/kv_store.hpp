@@ -88,7 +88,8 @@ struct scan_page {
 };
 
 /// Rows of one space written in key order and ingested together
-/// (kv_store::start_ingest). Used by one thread.
+/// (kv_store::start_ingest). Used by one thread. The RocksDB store's writer
+/// holds the database open until it is destroyed.
 class ingest_writer {
 public:
   virtual ~ingest_writer() = default;
