@@ -657,26 +657,7 @@ result<void> projector::fold_parallel(std::span<const events::envelope_view> pag
   return outcome::success();
 }
 
-namespace {
-
-/// A row_sink that streams rows into an ingest of a space (the writer
-/// refuses a key not above the previous one).
-class ingest_sink final : public row_sink {
-public:
-  explicit ingest_sink(std::unique_ptr<storage::ingest_writer> w) : w_(std::move(w)) {}
-  result<void> add(std::string_view key, std::string_view value) override {
-    ++rows_written_;
-    return w_->put(key, value);
-  }
-  result<void> finish() { return w_->finish(); }
-  std::uint64_t rows_written() const noexcept { return rows_written_; }
-
-private:
-  std::unique_ptr<storage::ingest_writer> w_;
-  std::uint64_t rows_written_ = 0;
-};
-
-} // namespace
+namespace {} // namespace
 
 void projector::reset_pending() {
   for (auto& s : slots_) {
@@ -736,9 +717,8 @@ result<void> projector::commit(bool last) {
       }
       auto w = kv_->start_ingest(s.tx->space());
       if (!w) return failed(w.error());
-      ingest_sink sink{std::move(w).value()};
-      auto r = s.columns->write_part(u.part, sink);
-      if (r) r = sink.finish();
+      auto r = s.columns->write_part(u.part, *w.value());
+      if (r) r = w.value()->finish();
       if (!r) return failed(r.error());
       return {};
     };

@@ -31,7 +31,8 @@
 
 namespace otaledger::storage {
 class kv_store;
-}
+class ingest_writer;
+} // namespace otaledger::storage
 
 namespace otaledger::projections {
 
@@ -232,14 +233,6 @@ private:
   std::error_code error_;
 };
 
-/// Where a columnar fold writes its rows: every row of the view once, in
-/// bytewise key order (the sink refuses a key not above the previous one).
-class row_sink {
-public:
-  virtual ~row_sink() = default;
-  virtual result<void> add(std::string_view key, std::string_view value) = 0;
-};
-
 /// A fresh fold held in memory in the fold's own columns (fresh mode only:
 /// a rebuild or as-of fold from position 1 into an erased space). Ids are
 /// interned to dense integers once, rows live in flat vectors indexed by them,
@@ -263,10 +256,12 @@ public:
   /// The view's rows come in `parts()` parts, each in key order and each
   /// part's keys all below the next part's, so the parts can be written into
   /// separate ingests on separate threads: prepare() once (it may sort), then
-  /// write_part(k, sink) for each part, from any thread, concurrently.
+  /// write_part(k, out) for each part, from any thread, concurrently. `out`
+  /// is an ingest of the view's space (it refuses a key not above the
+  /// previous one).
   virtual std::size_t parts() const { return 1; }
   virtual result<void> prepare() { return outcome::success(); }
-  virtual result<void> write_part(std::size_t part, row_sink& out) = 0;
+  virtual result<void> write_part(std::size_t part, storage::ingest_writer& out) = 0;
   /// The first error met while folding (the fold must not be written then).
   std::error_code error() const noexcept { return error_; }
 

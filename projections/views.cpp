@@ -7,6 +7,7 @@
 #include "domain/task.hpp"
 #include "projections/internal/convert.hpp"
 #include "projections/rows.hpp"
+#include "storage/kv_store.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -343,10 +344,10 @@ std::uint32_t column_id(interner& names, column<Col>& columns, std::string_view 
     if (auto r_ = (__VA_ARGS__); !r_) return r_;                                                   \
   } while (0)
 
-/// Writes rows into a row_sink from reused buffers.
+/// Writes rows into an ingest from reused buffers.
 class row_writer {
 public:
-  explicit row_writer(row_sink& out) : out_(&out) {}
+  explicit row_writer(storage::ingest_writer& out) : out_(&out) {}
   /// Starts a key with its first component.
   row_writer& key(std::string_view first) {
     key_.assign(first);
@@ -361,12 +362,12 @@ public:
     value_.clear();
     events::detail::binary_writer w{value_};
     w.write(r);
-    return out_->add(key_, value_);
+    return out_->put(key_, value_);
   }
-  result<void> empty() { return out_->add(key_, {}); }
+  result<void> empty() { return out_->put(key_, {}); }
 
 private:
-  row_sink* out_;
+  storage::ingest_writer* out_;
   std::string key_, value_;
 };
 
@@ -619,7 +620,7 @@ public:
   }
   /// c and d, then m, then t and w, then x.
   std::size_t parts() const override { return 4; }
-  result<void> write_part(std::size_t part, row_sink& sink) override {
+  result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part == 0) {
       // c: progress per task
@@ -942,7 +943,7 @@ public:
   }
   /// c and d, then p and v.
   std::size_t parts() const override { return 2; }
-  result<void> write_part(std::size_t part, row_sink& sink) override {
+  result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part == 0) {
       for (auto p : product_order_)
@@ -1225,7 +1226,7 @@ public:
     if (added) positions_.emplace_back();
     positions_[id].push_back(env.position());
   }
-  result<void> write_part(std::size_t, row_sink& out) override {
+  result<void> write_part(std::size_t, storage::ingest_writer& out) override {
     std::string key, value;
     for (auto id : names_.sorted()) {
       const auto& ps = positions_[id];
@@ -1235,7 +1236,7 @@ public:
         for (; i < ps.size() && ps[i] - ps[i] % audit_block == block; ++i)
           audit_offset(value, ps[i]);
         audit_key(key, names_.name(id), block);
-        ROWS_TRY(out.add(key, value));
+        ROWS_TRY(out.put(key, value));
       }
     }
     return outcome::success();
