@@ -806,10 +806,10 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
     std::error_code ec;
     std::string detail;
   };
-  auto read = [this, target](std::uint64_t at, storage::log_page& page) -> read_outcome {
-    const std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(opts_.read_page, target - at + 1));
-    if (auto r = log_->read_page(log_position{at}, n, page); !r)
+  // One reader for the whole catch-up: its read-ahead carries over pages.
+  const auto pages_of = log_->read_forward(log_position{from}, log_position{target});
+  auto read = [this, &pages_of](std::uint64_t at, storage::log_page& page) -> read_outcome {
+    if (auto r = pages_of->next(opts_.read_page, page); !r)
       return {r.error(),
               fmt::format("reading the log at position {}: {}", at, storage::error_detail())};
     return {};

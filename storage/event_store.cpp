@@ -1,5 +1,9 @@
 #include "storage/event_store.hpp"
 
+#include "storage/errc.hpp"
+
+#include <algorithm>
+
 namespace otaledger::storage {
 
 result<void> event_store::read_page(log_position from, std::size_t max, log_page& page) {
@@ -14,6 +18,46 @@ result<void> event_store::read_page(log_position from, std::size_t max, log_page
   page.owned = std::move(r).value();
   page.events.assign(page.owned.begin(), page.owned.end());
   return outcome::success();
+}
+
+namespace {
+
+class paged_reader final : public log_reader {
+public:
+  paged_reader(event_store& store, std::uint64_t from, std::uint64_t until)
+      : store_(&store), next_(std::max<std::uint64_t>(from, 1)), last_(until) {}
+
+  result<void> next(std::size_t max, log_page& page) override {
+    if (failed_) {
+      page.events.clear();
+      set_error_detail(detail_);
+      return failed_;
+    }
+    const std::uint64_t n = next_ > last_ ? 0 : std::min<std::uint64_t>(max, last_ - next_ + 1);
+    if (n == 0) {
+      page.events.clear();
+      return outcome::success();
+    }
+    auto r = store_->read_page(log_position{next_}, static_cast<std::size_t>(n), page);
+    next_ += page.events.size();
+    if (!r) {
+      failed_ = r.error();
+      detail_ = error_detail();
+    }
+    return r;
+  }
+
+private:
+  event_store* store_;
+  std::uint64_t next_, last_;
+  std::error_code failed_;
+  std::string detail_;
+};
+
+} // namespace
+
+std::unique_ptr<log_reader> event_store::read_forward(log_position from, log_position until) {
+  return std::make_unique<paged_reader>(*this, from(), std::min(until(), head()()));
 }
 
 } // namespace otaledger::storage

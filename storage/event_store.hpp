@@ -124,6 +124,21 @@ struct log_page {
   std::vector<events::envelope> owned;       ///< owned envelopes (other stores)
 };
 
+/// Reads the log forward page by page over positions fixed when it is made
+/// (a catch-up, a rebuild, an export). The RocksDB store keeps one iterator
+/// across pages, so its read-ahead and its place in each file carry over
+/// from page to page; a page read on its own starts both again. A reader
+/// holds the store's database open until it is destroyed: keep it short.
+class log_reader {
+public:
+  virtual ~log_reader() = default;
+  /// The next up to `max` events into `page` (its previous events replaced),
+  /// as event_store::read_page; an empty page once the reader is past its
+  /// last position. An error ends the reader: the page holds the good
+  /// events before the failing one, and every later call fails the same way.
+  virtual result<void> next(std::size_t max, log_page& page) = 0;
+};
+
 class event_store {
 public:
   virtual ~event_store() = default;
@@ -149,6 +164,10 @@ public:
   /// events are replaced; on an error it holds the good events before the
   /// failing one.
   virtual result<void> read_page(log_position from, std::size_t max, log_page& page);
+
+  /// A reader of the positions from `from` to `until` (at most the head when
+  /// called), page by page. The default reads each page with read_page.
+  virtual std::unique_ptr<log_reader> read_forward(log_position from, log_position until);
 
   /// The last committed position (0 when the log is empty).
   virtual log_position head() const = 0;

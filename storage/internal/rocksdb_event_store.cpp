@@ -96,6 +96,9 @@ public:
   /// event_store::read_page.
   result<void> read_page(std::uint64_t from, std::size_t max, log_page& page) const;
 
+  /// event_store::read_forward (errc::closed once the store closed).
+  result<std::unique_ptr<log_reader>> read_forward(std::uint64_t from, std::uint64_t until) const;
+
 private:
   /// Calls `on_record(position, bytes)` for the records from `from` (at most
   /// `max`, never past the head) in order; stops at its first error.
@@ -129,43 +132,72 @@ private:
   bool closed_ = false; // guarded by mtx_
 };
 
+/// Positions `next`..`last` of the log read forward with one iterator, so a
+/// reader of many pages keeps its read-ahead and its place in each file.
+class log_cursor {
+public:
+  log_cursor(std::shared_ptr<rocks> db, std::uint64_t next, std::uint64_t last)
+      : db_(std::move(db)), next_(next), last_(last) {}
+  log_cursor(const log_cursor&) = delete; // the iterator points at upper_
+  log_cursor& operator=(const log_cursor&) = delete;
+
+  std::uint64_t next_position() const noexcept { return next_; }
+
+  /// Calls `on_record(position, bytes)` for the next records (at most `max`)
+  /// in order; stops at its first error. A missing position is corruption.
+  template <class F> result<void> scan(std::size_t max, F&& on_record) {
+    if (next_ > last_ || max == 0) return ok();
+    if (!it_) {
+      put_be64(upper_, last_ + 1);
+      upper_slice_ = rocksdb::Slice{upper_, 8};
+      rocksdb::ReadOptions ro;
+      ro.iterate_upper_bound = &upper_slice_;
+      if (last_ - next_ >= 255) {
+        // A long read is a replay or a catch-up: read ahead.
+        ro.readahead_size = 2u << 20;
+        ro.fill_cache = true;
+      }
+      it_.reset(db_->db->NewIterator(ro, (*db_)[cf_log]));
+      char lower[8];
+      put_be64(lower, next_);
+      it_->Seek(rocksdb::Slice{lower, 8});
+    }
+    for (std::size_t got = 0; got < max && next_ <= last_; ++got) {
+      if (!it_->Valid()) {
+        if (!it_->status().ok()) return to_error(it_->status(), "reading the log");
+        return fail(errc::corruption, fmt::format("the log has no record at position {}", next_));
+      }
+      const auto key = it_->key();
+      const auto pos = key.size() == 8 ? read_be64(key.data()) : 0;
+      if (pos != next_)
+        return fail(errc::corruption,
+                    fmt::format("the log has no record at position {} (found key of {} bytes, "
+                                "position {} instead)",
+                                next_, key.size(), pos));
+      OTA_TRYV(on_record(pos, it_->value().ToStringView()));
+      ++next_;
+      it_->Next();
+    }
+    return ok();
+  }
+
+private:
+  std::shared_ptr<rocks> db_; // outlives the iterator
+  std::uint64_t next_, last_;
+  char upper_[8];
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 template <class F>
 result<void> log_state::scan_records(std::uint64_t from, std::size_t max, F&& on_record) const {
   const auto h = head();
   const auto start = std::max<std::uint64_t>(from, 1);
   if (start > h || max == 0) return ok();
-  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(max, h - start + 1));
+  const auto n = std::min<std::uint64_t>(max, h - start + 1);
   OTA_TRY(db, this->db());
-
-  // Bound the iterator to exactly the positions this call returns.
-  char lower[8], upper[8];
-  put_be64(lower, start);
-  put_be64(upper, start + n);
-  rocksdb::Slice upper_slice{upper, 8};
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  if (n >= 256) {
-    // A large page is a replay or a catch-up: read ahead.
-    ro.readahead_size = 2u << 20;
-    ro.fill_cache = true;
-  }
-  std::unique_ptr<rocksdb::Iterator> it{db->db->NewIterator(ro, (*db)[cf_log])};
-  std::uint64_t expect = start;
-  for (it->Seek(rocksdb::Slice{lower, 8}); it->Valid(); it->Next()) {
-    const auto key = it->key();
-    const auto pos = key.size() == 8 ? read_be64(key.data()) : 0;
-    if (pos != expect)
-      return fail(errc::corruption,
-                  fmt::format("the log has no record at position {} (found key of {} bytes, "
-                              "position {} instead)",
-                              expect, key.size(), pos));
-    OTA_TRYV(on_record(pos, it->value().ToStringView()));
-    ++expect;
-  }
-  if (!it->status().ok()) return to_error(it->status(), "reading the log");
-  if (expect != start + n)
-    return fail(errc::corruption, fmt::format("the log has no record at position {}", expect));
-  return ok();
+  log_cursor c{std::move(db), start, start + n - 1};
+  return c.scan(static_cast<std::size_t>(n), std::forward<F>(on_record));
 }
 
 /// A record that decoded, checked against its key.
@@ -193,31 +225,78 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
   });
 }
 
-result<void> log_state::read_page(std::uint64_t from, std::size_t max, log_page& page) const {
+namespace {
+
+/// Reads up to `max` records of `c` into `page` (its events replaced) and
+/// decodes them: the records are copied into one buffer first and parsed
+/// after, so the views never point into a buffer that grew.
+result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page) {
   page.events.clear();
   page.bytes.clear();
   page.ends.clear();
   page.owned.clear();
-  // The records are copied into one buffer first and parsed after, so the
-  // views never point into a buffer that grew.
-  auto r = scan_records(from, max, [&](std::uint64_t, std::string_view bytes) -> result<void> {
+  const std::uint64_t first = c.next_position();
+  auto r = c.scan(max, [&](std::uint64_t, std::string_view bytes) -> result<void> {
     page.bytes.append(bytes);
     page.ends.push_back(page.bytes.size());
     return ok();
   });
   std::size_t begin = 0;
   page.events.reserve(page.ends.size());
-  const auto first = std::max<std::uint64_t>(from, 1);
   for (std::size_t i = 0; i < page.ends.size(); ++i) {
     auto& e = page.events.emplace_back();
     const std::string_view bytes{page.bytes.data() + begin, page.ends[i] - begin};
     begin = page.ends[i];
-    if (auto c = check_record(first + i, decode_record(bytes, e), e.position); !c) {
+    if (auto checked = check_record(first + i, decode_record(bytes, e), e.position); !checked) {
       page.events.pop_back();
-      return c;
+      return checked;
     }
   }
   return r;
+}
+
+} // namespace
+
+result<void> log_state::read_page(std::uint64_t from, std::size_t max, log_page& page) const {
+  const auto h = head();
+  const auto start = std::max<std::uint64_t>(from, 1);
+  if (start > h || max == 0) {
+    page.events.clear();
+    return ok();
+  }
+  OTA_TRY(db, this->db());
+  log_cursor c{std::move(db), start, std::min<std::uint64_t>(h, start + max - 1)};
+  return read_page_from(c, max, page);
+}
+
+result<std::unique_ptr<log_reader>> log_state::read_forward(std::uint64_t from,
+                                                            std::uint64_t until) const {
+  class reader final : public log_reader {
+  public:
+    reader(std::shared_ptr<rocks> db, std::uint64_t next, std::uint64_t last)
+        : c_(std::move(db), next, last) {}
+    result<void> next(std::size_t max, log_page& page) override {
+      if (failed_) {
+        page.events.clear();
+        set_error_detail(detail_);
+        return failed_;
+      }
+      auto r = read_page_from(c_, max, page);
+      if (!r) {
+        failed_ = r.error();
+        detail_ = error_detail();
+      }
+      return r;
+    }
+
+  private:
+    log_cursor c_;
+    std::error_code failed_;
+    std::string detail_;
+  };
+  OTA_TRY(db, this->db());
+  return std::unique_ptr<log_reader>{std::make_unique<reader>(
+      std::move(db), std::max<std::uint64_t>(from, 1), std::min(until, head()))};
 }
 
 // ---------------------------------------------------------------------------
@@ -649,6 +728,14 @@ result<std::vector<events::envelope>> rocksdb_event_store::read_all(log_position
 
 result<void> rocksdb_event_store::read_page(log_position from, std::size_t max, log_page& page) {
   return log_->read_page(from(), max, page);
+}
+
+std::unique_ptr<log_reader> rocksdb_event_store::read_forward(log_position from,
+                                                              log_position until) {
+  auto r = log_->read_forward(from(), until());
+  if (r) return std::move(r).value();
+  // Closed: every read fails as read_page would.
+  return event_store::read_forward(from, until);
 }
 
 result<std::vector<events::envelope>>

@@ -36,6 +36,7 @@ public:
                                                     std::size_t max) override;
   result<std::vector<events::envelope>> read_all(log_position from, std::size_t max) override;
   result<void> read_page(log_position from, std::size_t max, log_page& page) override;
+  std::unique_ptr<log_reader> read_forward(log_position from, log_position until) override;
   log_position head() const override;
   result<stream_version> stream_head(std::string_view stream) override;
   result<std::optional<append_result>> find_command(std::string_view command_id) override;

@@ -411,6 +411,56 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_reused_page_reads_the_same_events_as_read_all, E
     }
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_forward_reader_reads_the_same_events_as_read_all, Env, all_stores) {
+  Env env;
+  auto& s = env.store();
+  for (int i = 0; i < 7; ++i) {
+    auto a = make_append(i % 2 ? "a" : "b", expected_version::any(), 1 + i % 3,
+                         "cmd-" + std::to_string(i));
+    a.events[0].meta.correlation = "corr-" + std::to_string(i % 2);
+    BOOST_REQUIRE(s.append(std::move(a)));
+  }
+  const auto head = s.head()();
+  BOOST_REQUIRE(head == 13u);
+  storage::log_page page;
+  // Every range (past the head too) and page size: the pages, in order,
+  // are read_all of the range, then empty pages.
+  for (std::uint64_t from = 0; from <= head + 1; ++from)
+    for (std::uint64_t until = from; until <= head + 2; ++until)
+      for (std::size_t max : {std::size_t{1}, std::size_t{4}, std::size_t{100}}) {
+        const std::uint64_t first = std::max<std::uint64_t>(from, 1);
+        const std::uint64_t last = std::min(until, head);
+        auto want = first > last ? std::vector<events::envelope>{}
+                                 : s.read_all(log_position{first}, last - first + 1).value();
+        auto reader = s.read_forward(log_position{from}, log_position{until});
+        std::vector<events::envelope> got;
+        for (;;) {
+          BOOST_REQUIRE(reader->next(max, page));
+          BOOST_REQUIRE(page.events.size() <= max);
+          if (page.events.empty()) break;
+          for (const auto& e : page.events)
+            got.push_back(e.to_envelope());
+        }
+        BOOST_TEST((got == want), "from " << from << " until " << until << " max " << max);
+        BOOST_REQUIRE(reader->next(max, page));
+        BOOST_TEST(page.events.empty());
+      }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_forward_reader_does_not_read_past_the_head_it_was_made_at, Env,
+                              all_stores) {
+  Env env;
+  auto& s = env.store();
+  BOOST_REQUIRE(s.append(make_append("a", expected_version::any(), 3)));
+  auto reader = s.read_forward(log_position{1}, log_position{100});
+  BOOST_REQUIRE(s.append(make_append("a", expected_version::any(), 2)));
+  storage::log_page page;
+  BOOST_REQUIRE(reader->next(100, page));
+  BOOST_TEST(page.events.size() == 3u);
+  BOOST_REQUIRE(reader->next(100, page));
+  BOOST_TEST(page.events.empty());
+}
+
 BOOST_AUTO_TEST_CASE(the_log_and_the_stream_heads_survive_a_reopen) {
   rocks_env env;
   for (int i = 0; i < 5; ++i) {

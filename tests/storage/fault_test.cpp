@@ -194,6 +194,20 @@ BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_record_is_reported_with_its_posi
   BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
   BOOST_TEST(page.events.size() == 4u);
   BOOST_TEST(page.events.back().position() == 5u);
+  // So does a forward reader, and it stays failed.
+  auto reader = env.store().read_forward(log_position{1}, log_position{10});
+  BOOST_REQUIRE(reader->next(3, page));
+  BOOST_TEST(page.events.size() == 3u);
+  auto f = reader->next(100, page);
+  BOOST_REQUIRE(!f);
+  BOOST_TEST((f.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  BOOST_TEST(page.events.size() == 2u);
+  BOOST_TEST(page.events.back().position() == 5u);
+  auto again = reader->next(100, page);
+  BOOST_REQUIRE(!again);
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  BOOST_TEST(page.events.empty());
 
   // A subscription delivers up to the damage and stops there.
   otaledger::testing::collector c;
@@ -219,6 +233,13 @@ BOOST_AUTO_TEST_CASE(a_missing_record_is_reported_as_a_gap) {
   BOOST_REQUIRE(!r);
   BOOST_TEST((r.error() == errc::corruption));
   BOOST_TEST(error_detail().find("the log has no record at position 4") == 0u);
+  storage::log_page page;
+  auto reader = env.store().read_forward(log_position{2}, log_position{6});
+  auto f = reader->next(100, page);
+  BOOST_REQUIRE(!f);
+  BOOST_TEST((f.error() == errc::corruption));
+  BOOST_TEST(error_detail().find("the log has no record at position 4") == 0u);
+  BOOST_TEST(page.events.size() == 2u);
   auto s = env.store().read_stream("t", stream_version{1}, 100);
   BOOST_REQUIRE(!s);
   BOOST_TEST(error_detail() == "the index of t names position 4, which is missing");
