@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <limits>
+#include <mutex>
 
 namespace otaledger::projections {
 
@@ -426,6 +428,8 @@ projector::projector(storage::event_store& log, storage::kv_store& kv,
 result<void> projector::open(const std::vector<view_target>& targets) {
   if (!targets.empty() && targets.size() != slots_.size())
     return invalid("projector: one target per view is needed");
+  if (slots_.size() > 31) // a bit per view in a run's plan
+    return invalid(fmt::format("projector: at most 31 views, not {}", slots_.size()));
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     auto& s = slots_[i];
     std::string space;
@@ -482,54 +486,6 @@ base::worker& projector::reader() {
   return *reader_;
 }
 
-result<void> projector::fold(std::span<const events::envelope_view> page) {
-  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && slots_.size() < 32 &&
-      page.size() > 1)
-    return fold_parallel(page);
-  for (const auto& env : page) {
-    bool any = false, decode = false;
-    for (auto& s : slots_) {
-      if (env.position() <= s.pending()) continue;
-      if (env.position() != s.pending() + 1)
-        return fail_with(make_error_code(storage::errc::corruption),
-                         fmt::format("projection {}: expected position {}, got {}", s.fold->name(),
-                                     s.pending() + 1, env.position()));
-      if (s.fold->wants(env.type)) {
-        any = true;
-        decode = decode || s.fold->needs_event();
-      }
-    }
-    std::optional<events::event> ev;
-    if (decode) {
-      auto d = events::decode(env);
-      if (!d)
-        return fail_with(d.error(), fmt::format("decoding event at position {} ({}): {}",
-                                                env.position(), env.type, d.error().message()));
-      ev.emplace(std::move(d).value());
-    }
-    for (auto& s : slots_) {
-      if (env.position() <= s.pending()) continue;
-      if (any && s.fold->wants(env.type)) {
-        if (s.columns) {
-          s.columns->apply(env, ev ? &*ev : nullptr);
-          if (auto ec = s.columns->error())
-            return fail_with(ec, fmt::format("projection {}: folding position {}: {}",
-                                             s.fold->name(), env.position(), ec.message()));
-          s.pending = env.position;
-          continue;
-        }
-        s.fold->apply(*s.tx, env, ev ? &*ev : nullptr);
-        if (auto ec = s.tx->error())
-          return fail_with(ec, fmt::format("projection {}: reading rows at position {}: {}",
-                                           s.fold->name(), env.position(), ec.message()));
-      }
-      s.pending = env.position;
-    }
-    ++uncommitted_;
-  }
-  return outcome::success();
-}
-
 namespace {
 
 /// An error found on a worker thread (error details are thread-local).
@@ -538,126 +494,114 @@ struct fold_error {
   std::string detail;
 };
 
-/// Bit k of a page plan's entry: view k wants the event; decoded_bit: the
-/// event was decoded (some view that wants it needs the payload).
-constexpr std::uint32_t decoded_bit = std::uint32_t{1} << 31;
+/// Events a group of views plans, decodes and folds at a time.
+constexpr std::size_t run = projector_run_buffer::size;
 
-/// Folds the page into one view's rows (the serial fold's rules, per view).
-fold_error fold_one(projection& fold, std::uint32_t bit, view_txn& tx, columnar_fold* columns,
-                    log_position& pending, std::span<const events::envelope_view> page,
-                    const std::vector<std::uint32_t>& plan, const std::vector<events::event>& evs) {
-  // Columnar folds see runs of `run` events ahead (look_ahead).
-  constexpr std::size_t run = 128;
-  std::array<const events::event*, run> ahead{};
-  for (std::size_t i = 0; i < page.size(); ++i) {
-    const auto& env = page[i];
-    if (columns && i % run == 0) {
-      const std::size_t n = std::min(run, page.size() - i);
-      for (std::size_t j = 0; j < n; ++j)
-        ahead[j] = (plan[i + j] & bit) && (plan[i + j] & decoded_bit) ? &evs[i + j] : nullptr;
-      columns->look_ahead(page.subspan(i, n), std::span{ahead.data(), n});
+/// One view as a group fold sees it.
+struct fold_target {
+  projection* fold;
+  view_txn* tx;
+  columnar_fold* columns; ///< fresh catch_up: the view in columns
+  log_position* pending;
+};
+
+} // namespace
+
+namespace {
+
+/// Folds `page` into a group of at most 31 views (the serial fold's rules,
+/// per view). Per run: which views want each event (`wants` asked once per
+/// run of one type, and only views that have not folded it yet), the payload
+/// decoded once for the group with events::decode_payload_into when one of
+/// them needs it, then the run folded into each view in turn.
+fold_error fold_group(std::span<const fold_target> views,
+                      std::span<const events::envelope_view> page, projector_run_buffer& buf) {
+  constexpr std::uint32_t decoded_bit = projector_run_buffer::decoded_bit;
+  std::string_view type;
+  std::uint32_t wants = 0, needs = 0;
+  bool known = false;
+  for (std::size_t from = 0; from < page.size(); from += run) {
+    const auto events = page.subspan(from, std::min(run, page.size() - from));
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& env = events[i];
+      if (!known || env.type != type) { // runs of one type are common
+        wants = needs = 0;
+        for (std::size_t k = 0; k < views.size(); ++k)
+          if (views[k].fold->wants(env.type)) {
+            wants |= std::uint32_t{1} << k;
+            if (views[k].fold->needs_event()) needs |= std::uint32_t{1} << k;
+          }
+        type = env.type;
+        known = true;
+      }
+      std::uint32_t m = wants;
+      for (std::size_t k = 0; k < views.size(); ++k)
+        if (env.position() <= (*views[k].pending)()) m &= ~(std::uint32_t{1} << k);
+      if (m & needs) {
+        if (auto d = events::decode_payload_into(env.type, env.schema, env.data, buf.evs[i]); !d)
+          return {d.error(), fmt::format("decoding event at position {} ({}): {}", env.position(),
+                                         env.type, d.error().message())};
+        m |= decoded_bit;
+      }
+      buf.plan[i] = m;
     }
-    if (env.position() <= pending()) continue;
-    if (env.position() != pending() + 1)
-      return {make_error_code(storage::errc::corruption),
-              fmt::format("projection {}: expected position {}, got {}", fold.name(), pending() + 1,
-                          env.position())};
-    if (plan[i] & bit) {
-      const events::event* ev = plan[i] & decoded_bit ? &evs[i] : nullptr;
-      if (columns) {
-        columns->apply(env, ev);
-        if (auto ec = columns->error())
-          return {ec, fmt::format("projection {}: folding position {}: {}", fold.name(),
-                                  env.position(), ec.message())};
-      } else {
-        fold.apply(tx, env, ev);
-        if (auto ec = tx.error())
-          return {ec, fmt::format("projection {}: reading rows at position {}: {}", fold.name(),
-                                  env.position(), ec.message())};
+    for (std::size_t k = 0; k < views.size(); ++k) {
+      const fold_target& v = views[k];
+      const std::uint32_t bit = std::uint32_t{1} << k;
+      auto event_of = [&](std::size_t i) -> const events::event* {
+        return (buf.plan[i] & bit) && (buf.plan[i] & decoded_bit) ? &buf.evs[i] : nullptr;
+      };
+      if (v.columns) {
+        for (std::size_t i = 0; i < events.size(); ++i)
+          buf.ahead[i] = event_of(i);
+        v.columns->look_ahead(events, std::span{buf.ahead.data(), events.size()});
+      }
+      log_position& pending = *v.pending;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& env = events[i];
+        if (env.position() <= pending()) continue;
+        if (env.position() != pending() + 1)
+          return {make_error_code(storage::errc::corruption),
+                  fmt::format("projection {}: expected position {}, got {}", v.fold->name(),
+                              pending() + 1, env.position())};
+        if (buf.plan[i] & bit) {
+          if (v.columns) {
+            v.columns->apply(env, event_of(i));
+            if (auto ec = v.columns->error())
+              return {ec, fmt::format("projection {}: folding position {}: {}", v.fold->name(),
+                                      env.position(), ec.message())};
+          } else {
+            v.fold->apply(*v.tx, env, event_of(i));
+            if (auto ec = v.tx->error())
+              return {ec, fmt::format("projection {}: reading rows at position {}: {}",
+                                      v.fold->name(), env.position(), ec.message())};
+          }
+        }
+        pending = env.position;
       }
     }
-    pending = env.position;
   }
   return {};
 }
 
-/// Plans page[from, to): which views want each event (a bit per view, from
-/// `wants` of the views that have not folded it yet), and decodes it into
-/// evs[i] (reused) when one of them needs the payload.
-fold_error plan_range(std::span<const events::envelope_view> page, std::size_t from, std::size_t to,
-                      const std::vector<const projection*>& folds,
-                      const std::vector<log_position>& pending, std::vector<std::uint32_t>& plan,
-                      std::vector<events::event>& evs) {
-  std::string_view type;
-  std::uint32_t wants = 0, needs = 0;
-  bool known = false;
-  for (std::size_t i = from; i < to; ++i) {
-    const auto& env = page[i];
-    if (!known || env.type != type) { // runs of one type are common
-      wants = needs = 0;
-      for (std::size_t k = 0; k < folds.size(); ++k)
-        if (folds[k]->wants(env.type)) {
-          wants |= std::uint32_t{1} << k;
-          if (folds[k]->needs_event()) needs |= std::uint32_t{1} << k;
-        }
-      type = env.type;
-      known = true;
-    }
-    std::uint32_t m = wants;
-    for (std::size_t k = 0; k < folds.size(); ++k)
-      if (env.position() <= pending[k]()) m &= ~(std::uint32_t{1} << k);
-    if (m & needs) {
-      if (auto d = events::decode_payload_into(env.type, env.schema, env.data, evs[i]); !d)
-        return {d.error(), fmt::format("decoding event at position {} ({}): {}", env.position(),
-                                       env.type, d.error().message())};
-      m |= decoded_bit;
-    }
-    plan[i] = m;
-  }
-  return {};
+/// Every slot's view but `except`'s, as fold_group sees them.
+template <class Slots> std::vector<fold_target> targets_of(Slots& slots, std::size_t except) {
+  std::vector<fold_target> out;
+  for (std::size_t k = 0; k < slots.size(); ++k)
+    if (k != except)
+      out.push_back(
+          {slots[k].fold.get(), slots[k].tx.get(), slots[k].columns.get(), &slots[k].pending});
+  return out;
 }
 
 } // namespace
 
-result<void> projector::fold_parallel(std::span<const events::envelope_view> page) {
-  std::vector<const projection*> folds;
-  std::vector<log_position> pending;
-  for (auto& s : slots_) {
-    folds.push_back(s.fold.get());
-    pending.push_back(s.pending);
-  }
-  plan_.resize(page.size());
-  if (evs_.size() < page.size()) evs_.resize(page.size());
-  {
-    const std::size_t half = page.size() / 2;
-    auto second = helper().submit(
-        [&] { return plan_range(page, half, page.size(), folds, pending, plan_, evs_); });
-    auto first = plan_range(page, 0, half, folds, pending, plan_, evs_);
-    auto later = second.get();
-    if (first.ec) return fail_with(first.ec, std::move(first.detail));
-    if (later.ec) return fail_with(later.ec, std::move(later.detail));
-  }
-  // The executions view (the heaviest) on a second thread, the rest here.
-  std::size_t heavy = 0;
-  for (std::size_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].fold->name() == "executions") heavy = i;
-  auto fold_slot = [&](std::size_t k) {
-    auto& s = slots_[k];
-    return fold_one(*s.fold, std::uint32_t{1} << k, *s.tx, s.columns.get(), s.pending, page, plan_,
-                    evs_);
-  };
-  auto other = helper().submit([&] { return fold_slot(heavy); });
-  fold_error mine;
-  for (std::size_t i = 0; i < slots_.size() && !mine.ec; ++i)
-    if (i != heavy) mine = fold_slot(i);
-  auto theirs = other.get();
-  if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
-  if (mine.ec) return fail_with(mine.ec, std::move(mine.detail));
+result<void> projector::fold(std::span<const events::envelope_view> page) {
+  const auto all = targets_of(slots_, slots_.size());
+  if (auto e = fold_group(all, page, buffer_); e.ec) return fail_with(e.ec, std::move(e.detail));
   uncommitted_ += page.size();
   return outcome::success();
 }
-
-namespace {} // namespace
 
 void projector::reset_pending() {
   for (auto& s : slots_) {
@@ -733,7 +677,7 @@ result<void> projector::commit(bool last) {
         return {};
       };
       std::future<fold_error> other;
-      if (opts_.fresh_threads && units->size() > 1) other = helper().submit(drain);
+      if (opts_.fresh_threads && !helper_busy_ && units->size() > 1) other = helper().submit(drain);
       fold_error mine = drain();
       fold_error theirs = other.valid() ? other.get() : fold_error{};
       if (theirs.ec) return fail_with(theirs.ec, std::move(theirs.detail));
@@ -792,6 +736,146 @@ result<void> projector::apply(std::span<const events::envelope> page) {
   return commit();
 }
 
+namespace {
+
+/// A page of a pipelined catch-up: read on the reader thread, then folded
+/// by each group of views, then reused for a later page.
+struct read_ahead_page {
+  storage::log_page page;
+  fold_error error;        ///< reading failed: the run ends here
+  std::uint64_t ready = 0; ///< n + 1 once it holds page n
+  int folded = 0;          ///< groups of views done with it
+};
+
+} // namespace
+
+result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uint64_t target,
+                                                    const progress_fn& progress) {
+  // Pages in flight: the reader thread reads page n while the groups of
+  // views fold pages n - 1, n - 2, ... Each group plans and decodes its own
+  // events (fold_group), and no group waits for the other at every page, so
+  // the three threads share the two cores without idling.
+  constexpr std::size_t depth = 4;
+  // The executions view (the heaviest) folds on the helper when it is
+  // columnar: nothing else touches its columns, its rows or its pending
+  // position until the end, so this thread can commit the others meanwhile.
+  std::size_t heavy = slots_.size();
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].fold->name() == "executions" && slots_[i].columns) heavy = i;
+  const int groups = heavy < slots_.size() ? 2 : 1;
+  std::array<read_ahead_page, depth> ring;
+  std::mutex m;
+  std::condition_variable cv;
+  bool stop = false; // a group failed, or this thread is leaving: everyone stops
+  const auto pages_of = log_->read_forward(log_position{from}, log_position{target});
+
+  auto produce = [&] {
+    for (std::uint64_t n = 0;; ++n) {
+      auto& b = ring[n % depth];
+      {
+        std::unique_lock l{m};
+        cv.wait(l, [&] { return stop || n < depth || b.folded == groups; });
+        if (stop) return;
+      }
+      b.folded = 0;
+      if (auto r = pages_of->next(opts_.read_page, b.page); !r)
+        b.error = {r.error(), fmt::format("reading the log at position {}: {}",
+                                          from + n * opts_.read_page, storage::error_detail())};
+      const bool last = b.error.ec || b.page.events.empty();
+      {
+        std::lock_guard l{m};
+        b.ready = n + 1;
+      }
+      cv.notify_all();
+      if (last) return;
+    }
+  };
+  // Folds every page into one group of views, in order, until the end, an
+  // error (returned; the others stop) or another group's error.
+  auto consume = [&](auto&& fold_page) -> fold_error {
+    for (std::uint64_t n = 0;; ++n) {
+      auto& b = ring[n % depth];
+      {
+        std::unique_lock l{m};
+        cv.wait(l, [&] { return stop || b.ready == n + 1; });
+        if (stop) return {};
+      }
+      if (b.error.ec || b.page.events.empty()) return {}; // a read error is reported below
+      fold_error e = fold_page(b.page.events);
+      {
+        std::lock_guard l{m};
+        stop = stop || e.ec;
+        ++b.folded;
+      }
+      cv.notify_all();
+      if (e.ec) return e;
+    }
+  };
+
+  std::future<void> producer = reader().submit(produce);
+  std::future<fold_error> helped;
+  log_position heavy_pending = heavy < slots_.size() ? slots_[heavy].pending : log_position{};
+  if (heavy < slots_.size())
+    helped = helper().submit([&] {
+      auto& s = slots_[heavy];
+      const fold_target mine[] = {{s.fold.get(), s.tx.get(), s.columns.get(), &heavy_pending}};
+      projector_run_buffer buf;
+      return consume(
+          [&](std::span<const events::envelope_view> page) { return fold_group(mine, page, buf); });
+    });
+  struct join { // on every way out: stop the threads that use this frame
+    std::future<void>& p;
+    std::future<fold_error>& h;
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& stop;
+    ~join() {
+      {
+        std::lock_guard l{m};
+        stop = true;
+      }
+      cv.notify_all();
+      if (p.valid()) p.wait();
+      if (h.valid()) h.wait();
+    }
+  };
+  const auto others = targets_of(slots_, heavy);
+  std::uint64_t folded = 0;
+  fold_error mine;
+  {
+    join joined{producer, helped, m, cv, stop};
+    helper_busy_ = heavy < slots_.size();
+    mine = consume([&](std::span<const events::envelope_view> page) -> fold_error {
+      if (auto e = fold_group(others, page, buffer_); e.ec) return e;
+      folded += page.size();
+      uncommitted_ += page.size();
+      if (cached_bytes() >= opts_.fresh_cache_bytes)
+        if (auto c = commit(false); !c) return {c.error(), error_detail()};
+      if (progress) progress(folded, target - from + 1);
+      return {};
+    });
+    producer.get();
+    if (helped.valid()) {
+      // It ends with the last page (or a stop); then its pending is ours again.
+      fold_error theirs = helped.get();
+      if (!mine.ec) mine = std::move(theirs);
+    }
+    helper_busy_ = false;
+  }
+  if (heavy < slots_.size()) slots_[heavy].pending = heavy_pending;
+  for (auto& b : ring) // the reader's error, if it had one
+    if (b.error.ec && !mine.ec) mine = b.error;
+  if (mine.ec) {
+    reset_pending();
+    return fail_with(mine.ec, std::move(mine.detail));
+  }
+  if (auto r = commit(true); !r) {
+    reset_pending();
+    return r.error();
+  }
+  return folded;
+}
+
 result<std::uint64_t> projector::catch_up(log_position until, const progress_fn& progress) {
   const std::uint64_t head = log_->head()();
   const std::uint64_t target = until() == 0 ? head : std::min(until(), head);
@@ -801,6 +885,8 @@ result<std::uint64_t> projector::catch_up(log_position until, const progress_fn&
   if (opts_.fresh && opts_.fresh_columnar && from <= target)
     for (auto& s : slots_)
       if (s.checkpoint() == 0 && s.pending() == 0) s.columns = s.fold->columnar();
+  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && from <= target)
+    return catch_up_pipelined(from, target, progress);
   // The next page is read on another thread while this one is folded.
   struct read_outcome {
     std::error_code ec;

@@ -27,6 +27,7 @@
 #include "storage/event_store.hpp"
 #include "storage/kv_store.hpp"
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -93,6 +94,17 @@ struct view_target {
   std::string checkpoint;
 };
 
+/// A run of events a projector plans, decodes and folds at a time: which
+/// views want each (bit k: view k; decoded_bit: the payload is in `evs`) and
+/// the decoded events, reused run after run.
+struct projector_run_buffer {
+  static constexpr std::size_t size = 128;
+  static constexpr std::uint32_t decoded_bit = std::uint32_t{1} << 31;
+  std::array<std::uint32_t, size> plan{};
+  std::vector<events::event> evs = std::vector<events::event>(size);
+  std::array<const events::event*, size> ahead{};
+};
+
 class projector {
 public:
   /// Folds `views` into their live spaces (resolved by open()).
@@ -131,9 +143,12 @@ private:
     log_position pending; ///< last position folded but not committed
   };
   result<void> fold(std::span<const events::envelope_view> page);
-  /// Fresh mode: decodes the page on two threads, then folds the views in two
-  /// groups on two threads (each view's rows stay on one thread).
-  result<void> fold_parallel(std::span<const events::envelope_view> page);
+  /// Fresh mode with threads: catch_up with pages in flight. The reader
+  /// thread reads the pages; the helper folds the columnar `executions` view
+  /// and this thread the others, each group at its own pace (a view's rows
+  /// stay on one thread).
+  result<std::uint64_t> catch_up_pipelined(std::uint64_t from, std::uint64_t target,
+                                           const progress_fn& progress);
   /// Writes the batch and moves checkpoints. Columnar views are written and
   /// their checkpoints moved only when `last` (the end of a catch_up).
   result<void> commit(bool last = true);
@@ -153,9 +168,8 @@ private:
   std::vector<slot> slots_;
   std::uint64_t uncommitted_ = 0;
   std::unique_ptr<base::worker> helper_, reader_;
-  /// fold_parallel's page plan (bits per view) and decoded events, reused.
-  std::vector<std::uint32_t> plan_;
-  std::vector<events::event> evs_;
+  bool helper_busy_ = false; ///< catch_up_pipelined: the helper is folding (commit uses one thread)
+  projector_run_buffer buffer_; ///< this thread's
 };
 
 /// A digest of a kv space: row count, bytes, and a 128-bit hash of every

@@ -427,6 +427,17 @@ BOOST_FIXTURE_TEST_CASE(a_rebuild_that_spills_every_page_equals_the_live_view, f
   for (auto& rep : again.value())
     BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
   BOOST_TEST((live_digests() == before));
+  // And with the columnar executions view folded on the helper thread while
+  // this one spills the other views after every 3-event page.
+  o.projector.read_page = 3;
+  o.projector.fresh_cache_bytes = 1;
+  o.projector.fresh_columnar = true;
+  auto columnar = rebuild(*log, *kv, all_names(), o);
+  BOOST_REQUIRE_MESSAGE(columnar, error_detail());
+  for (auto& rep : columnar.value())
+    BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
+  BOOST_TEST((live_digests() == before));
+  o.projector.fresh_columnar = false;
   // And folded on one thread (fresh_threads off), spilling every page.
   o.projector.read_page = 3;
   o.projector.fresh_cache_bytes = 1;
@@ -584,6 +595,31 @@ BOOST_FIXTURE_TEST_CASE(an_unknown_view_is_refused_and_changes_nothing, fixture)
   auto past = build_as_of(*log, *kv, {"tasks"}, log_position{log->head()() + 1});
   BOOST_REQUIRE(!past);
   BOOST_TEST(error_detail().find("past the end") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_projector_of_more_than_31_views_is_refused_at_open, fixture) {
+  rollout();
+  // A run's plan has a bit per view.
+  std::vector<std::unique_ptr<projection>> many;
+  std::vector<view_target> targets;
+  for (int i = 0; i < 32; ++i) {
+    many.push_back(make_view("tasks"));
+    targets.push_back({fmt::format("tasks@{}", 100 + i), fmt::format("many.{}", i)});
+  }
+  projector p{*log, *kv, std::move(many)};
+  auto r = p.open(targets);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error() == make_error_code(base::errc::invalid_argument));
+  BOOST_TEST(error_detail() == "projector: at most 31 views, not 32");
+  // 31 fold.
+  std::vector<std::unique_ptr<projection>> fewer;
+  targets.pop_back();
+  for (int i = 0; i < 31; ++i)
+    fewer.push_back(make_view("tasks"));
+  projector q{*log, *kv, std::move(fewer)};
+  BOOST_REQUIRE(q.open(targets));
+  BOOST_REQUIRE_MESSAGE(q.catch_up(), error_detail());
+  BOOST_TEST(q.position() == log->head());
 }
 
 BOOST_FIXTURE_TEST_CASE(as_of_time_finds_the_last_event_at_or_before_it, fixture) {
