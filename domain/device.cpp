@@ -652,22 +652,13 @@ void evolve_execution(execution_state& x, const event& ev) {
       ev);
 }
 
-device_state evolve(device_state s, const event& ev) {
+void evolve_device(device_state& s, const event& ev) {
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
-        constexpr bool device_event =
-            T::type_name.starts_with("device.") || T::type_name.starts_with("execution.");
-        if constexpr (device_event) {
+        if constexpr (T::type_name.starts_with("device.")) {
           if (s.id.empty() ? !std::is_same_v<T, device_registered> : e.device != s.id) return;
         }
-        auto exec = [&]() -> execution_state* {
-          if constexpr (requires { e.task; }) {
-            for (auto& x : s.executions)
-              if (x.task == e.task) return &x;
-          }
-          return nullptr;
-        };
         if constexpr (std::is_same_v<T, device_registered>) {
           s.id = e.device;
           s.registered = true;
@@ -693,13 +684,31 @@ device_state evolve(device_state s, const event& ev) {
         } else if constexpr (std::is_same_v<T, device_conditions_changed>) {
           s.signal = e.signal;
           s.battery = e.battery;
-        } else if constexpr (std::is_same_v<T, execution_assigned>) {
-          execution_state x;
-          x.task = e.task;
-          x.terms = e.terms;
-          s.executions.push_back(std::move(x));
-        } else if constexpr (device_event) {
-          if (auto* x = exec()) evolve_exec(*x, e);
+        }
+      },
+      ev);
+}
+
+device_state evolve(device_state s, const event& ev) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (T::type_name.starts_with("device.")) {
+          evolve_device(s, ev);
+        } else if constexpr (T::type_name.starts_with("execution.")) {
+          if (s.id.empty() || e.device != s.id) return;
+          if constexpr (std::is_same_v<T, execution_assigned>) {
+            execution_state x;
+            x.task = e.task;
+            x.terms = e.terms;
+            s.executions.push_back(std::move(x));
+          } else {
+            for (auto& x : s.executions)
+              if (x.task == e.task) {
+                evolve_exec(x, e);
+                break;
+              }
+          }
         }
       },
       ev);

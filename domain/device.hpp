@@ -131,6 +131,10 @@ bool install_allowed(const execution_state& e);
                                        const decide_context& ctx);
 [[nodiscard]] device_state evolve(device_state s, const events::event& e);
 
+/// What evolve does for a device.* event: the device's own fields, in place
+/// (its executions are never touched by one).
+void evolve_device(device_state& s, const events::event& e);
+
 /// What evolve does to the device's execution `x` for an execution event of
 /// x's task (other than execution_assigned, which creates the execution);
 /// nothing for any other event. For folds that keep executions on their own

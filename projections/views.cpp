@@ -338,6 +338,66 @@ std::uint32_t column_id(interner& names, column<Col>& columns, std::string_view 
   return id;
 }
 
+/// The device an event is about ("" when none).
+std::string_view device_of(const event& ev) {
+  return std::visit(
+      [](const auto& e) -> std::string_view {
+        if constexpr (requires { e.device; }) return e.device;
+        return {};
+      },
+      ev);
+}
+
+/// Device ids of a run of events, looked up before the run is folded
+/// (columnar_fold::look_ahead) in two passes: every event's index word starts
+/// loading, then every id is probed (and its column entry starts loading)
+/// while they arrive, so the run's cache misses overlap instead of following
+/// one another. A new device is not found then; it is interned when folded.
+template <class Col> class device_ids_ahead {
+public:
+  void look_ahead(const interner& names, const column<Col>& cols,
+                  std::span<const envelope_view> page, std::span<const event* const> evs) {
+    first_ = page.empty() ? 0 : page.front().position();
+    ahead_.resize(page.size());
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      const std::string_view d = evs[i] ? device_of(*evs[i]) : std::string_view{};
+      ahead_[i] = {d, d.empty() ? 0 : key_hash(d), none};
+      if (!d.empty()) names.prefetch(ahead_[i].hash);
+    }
+    for (auto& a : ahead_)
+      if (!a.device.empty()) {
+        a.id = names.find(a.device, a.hash);
+        if (a.id != none) __builtin_prefetch(&cols[a.id]);
+      }
+  }
+  /// Before folding `ev` (at `env`): remembers its id, if it was looked up.
+  void at(const envelope_view& env, const event& ev) {
+    memo_ = {};
+    const std::uint64_t k = env.position() - first_;
+    if (env.position() >= first_ && k < ahead_.size() && ahead_[k].id != none &&
+        ahead_[k].device == device_of(ev))
+      memo_ = ahead_[k];
+  }
+  /// The id of `device` (interned, growing `cols`, when new): the one looked
+  /// up ahead when `device` is the current event's own string.
+  std::uint32_t id(interner& names, column<Col>& cols, std::string_view device) const {
+    if (memo_.id != none && device.data() == memo_.device.data() &&
+        device.size() == memo_.device.size())
+      return memo_.id;
+    return column_id(names, cols, device);
+  }
+
+private:
+  struct looked_up {
+    std::string_view device;
+    std::uint64_t hash = 0;
+    std::uint32_t id = none;
+  };
+  std::vector<looked_up> ahead_; ///< per event of the run
+  std::uint64_t first_ = 0;      ///< the run's first position
+  looked_up memo_;               ///< the event being folded
+};
+
 /// Returns a failed result<void> (usable as one statement anywhere).
 #define ROWS_TRY(...)                                                                              \
   do {                                                                                             \
@@ -506,28 +566,10 @@ struct executions_txn_rows {
 class executions_columns final : public columnar_fold {
 public:
   void look_ahead(std::span<const envelope_view> page, std::span<const event* const> evs) override {
-    // Two passes: start loading every event's index word, then probe them
-    // all (and start loading the devices' columns) while they arrive.
-    ahead_first_ = page.empty() ? 0 : page.front().position();
-    ahead_.resize(page.size());
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      const std::string_view d = evs[i] ? device_of(*evs[i]) : std::string_view{};
-      ahead_[i] = {d, d.empty() ? 0 : key_hash(d), none};
-      if (!d.empty()) device_names_.prefetch(ahead_[i].hash);
-    }
-    for (auto& a : ahead_)
-      if (!a.device.empty()) {
-        a.id = device_names_.find(a.device, a.hash);
-        if (a.id != none) __builtin_prefetch(&devices_[a.id]);
-      }
+    ids_.look_ahead(device_names_, devices_, page, evs);
   }
   void apply(const envelope_view& env, const event* ev) override {
-    // The id looked up ahead, if any, answers device_id() for this event.
-    memo_ = {};
-    const std::uint64_t k = env.position() - ahead_first_;
-    if (env.position() >= ahead_first_ && k < ahead_.size() && ahead_[k].id != none &&
-        ahead_[k].device == device_of(*ev))
-      memo_ = ahead_[k];
+    ids_.at(env, *ev);
     std::visit([&](const auto& e) { executions_step(*this, env, *ev, e); }, *ev);
   }
 
@@ -714,18 +756,7 @@ private:
   std::uint32_t task_id(std::string_view task) { return column_id(task_names_, tasks_, task); }
   task_col& task_of(std::string_view task) { return tasks_[task_id(task)]; }
   std::uint32_t device_id(std::string_view device) {
-    if (memo_.id != none && device.data() == memo_.device.data() &&
-        device.size() == memo_.device.size())
-      return memo_.id;
-    return column_id(device_names_, devices_, device);
-  }
-  static std::string_view device_of(const event& ev) {
-    return std::visit(
-        [](const auto& e) -> std::string_view {
-          if constexpr (requires { e.device; }) return e.device;
-          return {};
-        },
-        ev);
+    return ids_.id(device_names_, devices_, device);
   }
   exec_col* find(std::uint32_t t, std::uint32_t d) {
     for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
@@ -759,14 +790,7 @@ private:
   column<exec_col> execs_;
   std::vector<mac_change> macs_;
   exec_col* current_ = nullptr;
-  struct looked_up {
-    std::string_view device;
-    std::uint64_t hash = 0;
-    std::uint32_t id = none;
-  };
-  std::vector<looked_up> ahead_; ///< look_ahead(): per event of the run
-  std::uint64_t ahead_first_ = 0;
-  looked_up memo_; ///< the event being applied
+  device_ids_ahead<device_col> ids_;
   // prepare(): ids in key order, and executions in (task, device) order.
   std::vector<std::uint32_t> task_order_, device_order_, device_rank_, exec_order_;
 };
@@ -810,8 +834,8 @@ domain::device_state to_state(const fleet_row& r) {
   return d;
 }
 
-fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
-  fleet_row r;
+/// The device's fleet row, into `r` (its strings reuse their capacity).
+void to_row(const domain::device_state& d, base::timestamp last_seen, fleet_row& r) {
   r.device = d.id;
   r.product = d.product;
   r.name = d.name;
@@ -825,48 +849,67 @@ fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
   r.battery = d.battery;
   r.registered_at = d.registered_at;
   r.last_seen = last_seen;
+}
+
+fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
+  fleet_row r;
+  to_row(d, last_seen, r);
   return r;
 }
 
-// The fleet fold of one device event over a row access `R`:
-//   const fleet_row* find(device)                 nullptr when absent
-//   void put(device, fleet_row)
+// The fleet fold's counts and index keys for one device event, from what the
+// device was before (`was`) and is now (`now`, registered), over a row
+// access `R`:
 //   product_counts_row& counts(product)          (empty when absent; written)
 //   void version_add(product, kind, version, by) the "v" count row, erased at 0
 //   void p_put(product, device)
-template <class R> void fleet_step(R& rows, const envelope_view& env, const event& ev) {
-  const std::string_view id = std::visit(
-      [](const auto& e) -> std::string_view {
-        if constexpr (requires { e.device; }) return e.device;
-        return {};
-      },
-      ev);
-  const fleet_row* old = rows.find(id);
-  domain::device_state d = old ? to_state(*old) : domain::device_state{};
-  d = domain::evolve(std::move(d), ev);
-  if (!d.registered) return;
-  fleet_row row = to_row(d, env.time);
-  product_counts_row& counts = rows.counts(row.product);
-  if (!old) {
-    ++counts.devices;
-    rows.p_put(row.product, row.device);
+struct fleet_before {
+  bool registered = false, online = false;
+  std::string product, fota_version, sota_version;
+  void assign(const domain::device_state& d) {
+    registered = d.registered;
+    online = d.online;
+    product = d.product; // reused buffers: no allocation once big enough
+    fota_version = d.fota_version;
+    sota_version = d.sota_version;
   }
-  const bool was_online = old && old->online;
-  if (row.online != was_online) {
-    if (row.online)
+};
+template <class R>
+void fleet_counts(R& rows, const fleet_before& was, const domain::device_state& now) {
+  product_counts_row& counts = rows.counts(now.product);
+  if (!was.registered) {
+    ++counts.devices;
+    rows.p_put(now.product, now.id);
+  }
+  if (now.online != (was.registered && was.online)) {
+    if (now.online)
       ++counts.online;
     else if (counts.online > 0)
       --counts.online;
   }
   for (auto k : {firmware_kind::fota, firmware_kind::sota}) {
-    const auto& now = k == firmware_kind::fota ? row.fota_version : row.sota_version;
-    const std::string* then = nullptr;
-    if (old) then = k == firmware_kind::fota ? &old->fota_version : &old->sota_version;
-    if (then && *then == now) continue;
-    if (then && !then->empty()) rows.version_add(old->product, k, *then, -1);
-    if (!now.empty()) rows.version_add(row.product, k, now, 1);
+    const auto& v = k == firmware_kind::fota ? now.fota_version : now.sota_version;
+    if (was.registered) {
+      const auto& then = k == firmware_kind::fota ? was.fota_version : was.sota_version;
+      if (then == v) continue;
+      if (!then.empty()) rows.version_add(was.product, k, then, -1);
+    }
+    if (!v.empty()) rows.version_add(now.product, k, v, 1);
   }
-  rows.put(id, std::move(row));
+}
+
+/// The live fleet fold of one device event: the device's row read into a
+/// domain::device_state, evolved, and written back.
+template <class R> void fleet_step(R& rows, const envelope_view& env, const event& ev) {
+  const std::string_view id = device_of(ev);
+  const fleet_row* old = rows.find(id);
+  domain::device_state d = old ? to_state(*old) : domain::device_state{};
+  thread_local fleet_before was;
+  was.assign(d);
+  domain::evolve_device(d, ev);
+  if (!d.registered) return;
+  fleet_counts(rows, was, d);
+  rows.put(id, to_row(d, env.time));
 }
 
 /// fleet_step's rows in a view_txn (the live fold).
@@ -900,20 +943,26 @@ struct fleet_txn_rows {
   }
 };
 
-/// The fleet view in columns: devices and products interned.
+/// The fleet view in columns: devices and products interned, each device's
+/// domain::device_state evolved in place (its row is made when written).
 class fleet_columns final : public columnar_fold {
 public:
-  void apply(const envelope_view& env, const event* ev) override { fleet_step(*this, env, *ev); }
+  void look_ahead(std::span<const envelope_view> page, std::span<const event* const> evs) override {
+    ids_.look_ahead(device_names_, devices_, page, evs);
+  }
+  void apply(const envelope_view& env, const event* ev) override {
+    // fleet_step's rules, on the device's state in place (no row read,
+    // converted and written back per event).
+    ids_.at(env, *ev);
+    current_ = ids_.id(device_names_, devices_, device_of(*ev));
+    device_col& c = devices_[current_];
+    was_.assign(c.state);
+    domain::evolve_device(c.state, *ev);
+    if (!c.state.registered) return;
+    c.last_seen = env.time;
+    fleet_counts(*this, was_, c.state);
+  }
 
-  const fleet_row* find(std::string_view device) {
-    current_ = device_id(device);
-    return devices_[current_].has ? &devices_[current_].row : nullptr;
-  }
-  void put(std::string_view, fleet_row row) {
-    // Always right after find() of the same device.
-    devices_[current_].row = std::move(row);
-    devices_[current_].has = true;
-  }
   product_counts_row& counts(std::string_view product) {
     product_col& p = products_[product_id(product)];
     p.has = true;
@@ -932,8 +981,8 @@ public:
     auto& c = it->second;
     c = by < 0 && c == 0 ? 0 : c + static_cast<std::uint64_t>(by);
   }
-  void p_put(std::string_view product, std::string_view device) {
-    p_keys_.emplace_back(product_id(product), device_id(device));
+  void p_put(std::string_view product, std::string_view) {
+    p_keys_.emplace_back(product_id(product), current_); // the device being folded
   }
 
   result<void> prepare() override {
@@ -949,9 +998,12 @@ public:
       for (auto p : product_order_)
         if (products_[p].has)
           ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
+      fleet_row row;
       for (auto d : device_order_)
-        if (devices_[d].has)
-          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].row));
+        if (devices_[d].state.registered) {
+          to_row(devices_[d].state, devices_[d].last_seen, row);
+          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(row));
+        }
       return outcome::success();
     }
     {
@@ -977,16 +1029,13 @@ public:
 
 private:
   struct device_col {
-    bool has = false;
-    fleet_row row;
+    domain::device_state state;
+    base::timestamp last_seen;
   };
   struct product_col {
     bool has = false;
     product_counts_row counts;
   };
-  std::uint32_t device_id(std::string_view device) {
-    return column_id(device_names_, devices_, device);
-  }
   std::uint32_t product_id(std::string_view product) {
     return column_id(product_names_, products_, product);
   }
@@ -997,7 +1046,9 @@ private:
   std::vector<std::pair<std::uint32_t, std::uint32_t>> p_keys_; ///< (product, device)
   std::map<std::string, std::uint64_t, std::less<>> versions_;  ///< "product\0kind\0version"
   std::string key_;
-  std::uint32_t current_ = none;
+  fleet_before was_;
+  device_ids_ahead<device_col> ids_;
+  std::uint32_t current_ = none;                            ///< the device being folded
   std::vector<std::uint32_t> product_order_, device_order_; ///< prepare(): ids in key order
 };
 
