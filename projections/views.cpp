@@ -187,6 +187,46 @@ std::uint64_t load64(const char* p) noexcept {
   return w;
 }
 
+/// Sorts `ids` by the bytes of name(id), then by tie(id): on the 16 bytes
+/// after the prefix every name shares (two big-endian words, compared as
+/// integers), and only names equal there on the rest.
+template <class Name, class Tie>
+void sort_by_bytes(std::vector<std::uint32_t>& ids, Name&& name, Tie&& tie) {
+  if (ids.empty()) return;
+  const std::string_view first = name(ids[0]);
+  std::size_t skip = first.size();
+  for (auto id : ids) {
+    const std::string_view n = name(id);
+    std::size_t i = 0;
+    const std::size_t m = std::min(skip, n.size());
+    while (i < m && n[i] == first[i])
+      ++i;
+    skip = i;
+  }
+  struct item {
+    std::uint64_t w0, w1;
+    std::uint32_t id;
+  };
+  std::vector<item> items;
+  items.reserve(ids.size());
+  for (auto id : ids) {
+    const std::string_view n = name(id);
+    char b[16] = {};
+    if (n.size() > skip)
+      std::memcpy(b, n.data() + skip, std::min<std::size_t>(16, n.size() - skip));
+    items.push_back({__builtin_bswap64(load64(b)), __builtin_bswap64(load64(b + 8)), id});
+  }
+  std::sort(items.begin(), items.end(), [&](const item& a, const item& b) {
+    if (a.w0 != b.w0) return a.w0 < b.w0;
+    if (a.w1 != b.w1) return a.w1 < b.w1;
+    const std::string_view x = name(a.id), y = name(b.id);
+    if (x != y) return x < y;
+    return tie(a.id) < tie(b.id);
+  });
+  for (std::size_t i = 0; i < items.size(); ++i)
+    ids[i] = items[i].id;
+}
+
 /// Dense ids (0, 1, ...) for strings: an open-addressing table of
 /// (32-bit hash tag, id + 1) words, one probe sequence per lookup; the last
 /// id found is checked first (consecutive events often share an id).
@@ -243,40 +283,15 @@ public:
   const std::string& name(std::uint32_t id) const { return names_[id]; }
   std::size_t size() const noexcept { return names_.size(); }
 
-  /// Every id, in bytewise order of the strings: sorted on 16 bytes after
-  /// the prefix all strings share (as two big-endian words), then on the rest.
+  /// Every id, in bytewise order of the strings.
   std::vector<std::uint32_t> sorted() const {
-    std::size_t skip = names_.empty() ? 0 : names_[0].size();
-    for (const auto& n : names_) {
-      std::size_t i = 0;
-      const std::size_t m = std::min(skip, n.size());
-      while (i < m && n[i] == names_[0][i])
-        ++i;
-      skip = i;
-    }
-    struct item {
-      std::uint64_t w0, w1;
-      std::uint32_t id;
-    };
-    std::vector<item> items;
-    items.reserve(names_.size());
-    for (std::uint32_t id = 0; id < names_.size(); ++id) {
-      const auto& n = names_[id];
-      char b[16] = {};
-      if (n.size() > skip)
-        std::memcpy(b, n.data() + skip, std::min<std::size_t>(16, n.size() - skip));
-      items.push_back({__builtin_bswap64(load64(b)), __builtin_bswap64(load64(b + 8)), id});
-    }
-    std::sort(items.begin(), items.end(), [&](const item& a, const item& b) {
-      if (a.w0 != b.w0) return a.w0 < b.w0;
-      if (a.w1 != b.w1) return a.w1 < b.w1;
-      return names_[a.id] < names_[b.id];
-    });
-    std::vector<std::uint32_t> out;
-    out.reserve(items.size());
-    for (auto& it : items)
-      out.push_back(it.id);
-    return out;
+    std::vector<std::uint32_t> ids(names_.size());
+    for (std::uint32_t id = 0; id < ids.size(); ++id)
+      ids[id] = id;
+    sort_by_bytes(
+        ids, [&](std::uint32_t id) -> std::string_view { return names_[id]; },
+        [](std::uint32_t) { return 0u; });
+    return ids;
   }
   /// rank[id] = the id's place in sorted().
   static std::vector<std::uint32_t> ranks(const std::vector<std::uint32_t>& order) {
@@ -675,13 +690,15 @@ public:
           ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].info));
     } else if (part == 1) {
       // m: (mac, device) index
-      std::vector<std::pair<std::string_view, std::uint32_t>> keys = mac_keys();
-      std::sort(keys.begin(), keys.end(), [&](const auto& a, const auto& b) {
-        if (a.first != b.first) return a.first < b.first;
-        return device_rank_[a.second] < device_rank_[b.second];
-      });
-      for (auto& [mac, d] : keys)
-        ROWS_TRY(out.key("m").part(mac).part(device_names_.name(d)).empty());
+      const std::vector<std::pair<std::string_view, std::uint32_t>> keys = mac_keys();
+      std::vector<std::uint32_t> order(keys.size());
+      for (std::uint32_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+      sort_by_bytes(
+          order, [&](std::uint32_t i) { return keys[i].first; },
+          [&](std::uint32_t i) { return device_rank_[keys[i].second]; });
+      for (auto i : order)
+        ROWS_TRY(out.key("m").part(keys[i].first).part(device_names_.name(keys[i].second)).empty());
     } else if (part == 2) {
       // t: executions by (task, device)
       for (auto i : exec_order_) {
@@ -705,22 +722,28 @@ public:
       for (unsigned p = 0; p < phase_count; ++p)
         phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
       std::sort(phases.begin(), phases.end());
+      // Each task's executions read once (in key order, their phase bits and
+      // devices copied out), then scanned once per phase.
+      struct bits {
+        std::uint32_t device;
+        std::uint16_t x;
+      };
+      std::vector<bits> task_execs;
       const auto& execs = exec_order_;
       for (std::size_t from = 0; from < execs.size();) {
-        std::size_t to = from;
         const std::uint32_t task = execs_[execs[from]].task;
-        while (to < execs.size() && execs_[execs[to]].task == task)
-          ++to;
+        task_execs.clear();
+        std::size_t to = from;
+        for (; to < execs.size() && execs_[execs[to]].task == task; ++to)
+          task_execs.push_back({execs_[execs[to]].device, execs_[execs[to]].x});
         for (auto& [pname, p] : phases)
-          for (std::size_t i = from; i < to; ++i) {
-            const exec_col& x = execs_[execs[i]];
-            if (x.x & (1u << p))
+          for (const auto& b : task_execs)
+            if (b.x & (1u << p))
               ROWS_TRY(out.key("x")
                            .part(task_names_.name(task))
                            .part(pname)
-                           .part(device_names_.name(x.device))
+                           .part(device_names_.name(b.device))
                            .empty());
-          }
         from = to;
       }
     }
