@@ -615,6 +615,7 @@ void projector::reset_pending() {
 result<void> projector::commit(bool last) {
   storage::write_batch b;
   bool moved = false;
+  std::vector<bool> written(slots_.size()); // columnar views written out now
   if (opts_.fresh) {
     // Rows first (ingested: durable), then the checkpoints in the batch below.
     // Units of work, heaviest first, taken in turn by this thread and the
@@ -637,12 +638,16 @@ result<void> projector::commit(bool last) {
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t x, std::size_t y) { return weight(x) > weight(y); });
     std::vector<unit> first, second;
+    const auto parts_left = std::make_unique<std::atomic<std::size_t>[]>(slots_.size());
     for (auto i : order) {
       if (slots_[i].columns && !last) continue; // written at the end only
       first.push_back({i, none});
-      if (slots_[i].columns)
+      if (slots_[i].columns) {
+        written[i] = true;
+        parts_left[i] = slots_[i].columns->parts();
         for (std::size_t k = 0; k < slots_[i].columns->parts(); ++k)
           second.push_back({i, k});
+      }
     }
     auto run = [&](const unit& u) -> fold_error {
       slot& s = slots_[u.slot];
@@ -664,6 +669,9 @@ result<void> projector::commit(bool last) {
       auto r = s.columns->write_part(u.part, *w.value());
       if (r) r = w.value()->finish();
       if (!r) return failed(r.error());
+      // The view's last part is written (ingested): its columns are freed
+      // here, beside the other thread's parts, not after them all.
+      if (parts_left[u.slot].fetch_sub(1) == 1) s.columns.reset();
       return {};
     };
     for (const auto* units : {&first, &second}) {
@@ -705,11 +713,12 @@ result<void> projector::commit(bool last) {
       return fail_with(w.error(), fmt::format("committing views up to position {}: {}",
                                               position()(), w.error().message()));
   }
-  for (auto& s : slots_) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    auto& s = slots_[i];
     if (s.columns && !last) continue;
     s.checkpoint = s.pending;
     s.tx->clear();
-    if (s.columns) {
+    if (written[i]) {
       // Written out: later folds of this view read and write the store.
       s.columns.reset();
       s.tx = std::make_unique<view_txn>(*kv_, s.tx->space(), false);
