@@ -116,8 +116,9 @@ private:
 // ---------------------------------------------------------------------------
 // executions
 
-void to_state(const execution_row& r, domain::execution_state& x) {
-  x.task = r.task;
+/// The execution fields of `r` into `x` but its strings (task, note,
+/// version), which swap_strings moves.
+void scalars_to_state(const execution_row& r, domain::execution_state& x) {
   x.phase = r.phase;
   x.attempt = r.attempt;
   x.round_start = r.round_start;
@@ -129,8 +130,33 @@ void to_state(const execution_row& r, domain::execution_state& x) {
   x.in_progress_since = r.in_progress_since;
   x.retry_at = r.retry_at;
   x.failure = r.failure;
-  x.note = r.note;
-  x.version = r.version;
+}
+
+void swap_strings(execution_row& r, domain::execution_state& x) {
+  x.task.swap(r.task);
+  x.note.swap(r.note);
+  x.version.swap(r.version);
+}
+
+/// The domain's own fold of one execution (domain::evolve_execution) on
+/// `r`, through `x` (reused): the strings are swapped in and back, never
+/// copied, so nothing is allocated or copied per event but the scalars.
+void evolve_row(execution_row& r, domain::execution_state& x, const event& ev) {
+  scalars_to_state(r, x);
+  swap_strings(r, x);
+  domain::evolve_execution(x, ev);
+  swap_strings(r, x);
+  r.phase = x.phase;
+  r.attempt = x.attempt;
+  r.round_start = x.round_start;
+  r.percent = x.percent;
+  r.held = x.held;
+  r.cancel_requested = x.cancel_requested;
+  r.install_released = x.install_released;
+  r.deferred_for = x.deferred_for;
+  r.in_progress_since = x.in_progress_since;
+  r.retry_at = x.retry_at;
+  r.failure = x.failure;
 }
 
 void from_state(const domain::execution_state& x, execution_row& r) {
@@ -516,9 +542,7 @@ void executions_step(R& rows, const envelope_view& env, const event& ev, const E
     // once its strings are big enough).
     if constexpr (!std::is_same_v<E, execution_assigned>) {
       thread_local domain::execution_state x;
-      to_state(*row, x);
-      domain::evolve_execution(x, ev);
-      from_state(x, *row);
+      evolve_row(*row, x, ev);
     }
     row->updated = env.time;
     const auto after = row->phase;
