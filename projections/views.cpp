@@ -699,8 +699,10 @@ public:
       exec_order_[i] = keyed[i].second;
     return outcome::success();
   }
-  /// c and d, then m, then t and w, then x.
-  std::size_t parts() const override { return 4; }
+  /// c and d, then m, then the first half of t, then the rest of t and w,
+  /// then x (t split in two: parts of about equal weight balance the two
+  /// threads that take them).
+  std::size_t parts() const override { return 5; }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part == 0) {
@@ -723,15 +725,18 @@ public:
           [&](std::uint32_t i) { return device_rank_[keys[i].second]; });
       for (auto i : order)
         ROWS_TRY(out.key("m").part(keys[i].first).part(device_names_.name(keys[i].second)).empty());
-    } else if (part == 2) {
-      // t: executions by (task, device)
-      for (auto i : exec_order_) {
-        const exec_col& x = execs_[i];
+    } else if (part == 2 || part == 3) {
+      // t: executions by (task, device), half in each part
+      const std::size_t half = exec_order_.size() / 2;
+      const std::size_t from = part == 2 ? 0 : half, to = part == 2 ? half : exec_order_.size();
+      for (std::size_t k = from; k < to; ++k) {
+        const exec_col& x = execs_[exec_order_[k]];
         ROWS_TRY(out.key("t")
                      .part(task_names_.name(x.task))
                      .part(device_names_.name(x.device))
                      .row(x.row));
       }
+      if (part == 2) return outcome::success();
       // w: waves per task, in wave order
       for (auto t : task_order_) {
         auto waves = tasks_[t].waves;
@@ -1037,17 +1042,22 @@ public:
     device_order_ = device_names_.sorted();
     return outcome::success();
   }
-  /// c and d, then p and v.
-  std::size_t parts() const override { return 2; }
+  /// c and the first half of d, then the rest of d, then p and v.
+  std::size_t parts() const override { return 3; }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
-    if (part == 0) {
-      for (auto p : product_order_)
-        if (products_[p].has)
-          ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
+    if (part < 2) {
+      if (part == 0)
+        for (auto p : product_order_)
+          if (products_[p].has)
+            ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
       fleet_row row;
-      for (auto d : device_order_)
-        if (devices_[d].state.registered) {
+      const std::size_t half = device_order_.size() / 2;
+      const auto from = device_order_.begin() + static_cast<std::ptrdiff_t>(part == 0 ? 0 : half);
+      const auto to = part == 0 ? device_order_.begin() + static_cast<std::ptrdiff_t>(half)
+                                : device_order_.end();
+      for (auto it = from; it != to; ++it)
+        if (const auto d = *it; devices_[d].state.registered) {
           to_row(devices_[d].state, devices_[d].last_seen, row);
           ROWS_TRY(out.key("d").part(device_names_.name(d)).row(row));
         }
