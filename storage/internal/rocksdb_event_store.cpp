@@ -153,9 +153,11 @@ public:
       rocksdb::ReadOptions ro;
       ro.iterate_upper_bound = &upper_slice_;
       if (last_ - next_ >= 255) {
-        // A long read is a replay or a catch-up: read ahead.
+        // A long read is a replay or a catch-up: read ahead, and keep its
+        // blocks (read once, in order) out of the block cache, so a rebuild
+        // does not evict what live reads and view pages use.
         ro.readahead_size = 2u << 20;
-        ro.fill_cache = true;
+        ro.fill_cache = false;
       }
       it_.reset(db_->db->NewIterator(ro, (*db_)[cf_log]));
       char lower[8];
