@@ -56,19 +56,6 @@ std::uint64_t decode_generation(std::string_view s) {
   return g;
 }
 
-std::string escape_key(std::string_view k) {
-  std::string out;
-  for (unsigned char c : k) {
-    if (c == 0)
-      out += '/';
-    else if (c < 0x20 || c >= 0x7f)
-      out += fmt::format("\\x{:02x}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  return out;
-}
-
 } // namespace
 
 const std::string& error_detail() {
@@ -1025,10 +1012,10 @@ result<std::string> first_difference(storage::kv_store& kv, std::string_view a,
     }
     const bool end_a = ia == pa.rows.size(), end_b = ib == pb.rows.size();
     if (end_a && end_b) return std::string{};
-    if (end_a) return escape_key(pb.rows[ib].first);
-    if (end_b) return escape_key(pa.rows[ia].first);
+    if (end_a) return storage::escape_key(pb.rows[ib].first);
+    if (end_b) return storage::escape_key(pa.rows[ia].first);
     if (pa.rows[ia] != pb.rows[ib])
-      return escape_key(std::min(pa.rows[ia].first, pb.rows[ib].first));
+      return storage::escape_key(std::min(pa.rows[ia].first, pb.rows[ib].first));
     ++ia;
     ++ib;
   }

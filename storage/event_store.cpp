@@ -20,6 +20,20 @@ result<void> event_store::read_page(log_position from, std::size_t max, log_page
   return outcome::success();
 }
 
+result<void> log_reader::next(std::size_t max, log_page& page) {
+  if (failed_) {
+    page.events.clear();
+    set_error_detail(detail_);
+    return failed_;
+  }
+  auto r = read_next(max, page);
+  if (!r) {
+    failed_ = r.error();
+    detail_ = error_detail();
+  }
+  return r;
+}
+
 namespace {
 
 class paged_reader final : public log_reader {
@@ -27,12 +41,8 @@ public:
   paged_reader(event_store& store, std::uint64_t from, std::uint64_t until)
       : store_(&store), next_(std::max<std::uint64_t>(from, 1)), last_(until) {}
 
-  result<void> next(std::size_t max, log_page& page) override {
-    if (failed_) {
-      page.events.clear();
-      set_error_detail(detail_);
-      return failed_;
-    }
+private:
+  result<void> read_next(std::size_t max, log_page& page) override {
     const std::uint64_t n = next_ > last_ ? 0 : std::min<std::uint64_t>(max, last_ - next_ + 1);
     if (n == 0) {
       page.events.clear();
@@ -40,18 +50,11 @@ public:
     }
     auto r = store_->read_page(log_position{next_}, static_cast<std::size_t>(n), page);
     next_ += page.events.size();
-    if (!r) {
-      failed_ = r.error();
-      detail_ = error_detail();
-    }
     return r;
   }
 
-private:
   event_store* store_;
   std::uint64_t next_, last_;
-  std::error_code failed_;
-  std::string detail_;
 };
 
 } // namespace

@@ -136,7 +136,15 @@ public:
   /// as event_store::read_page; an empty page once the reader is past its
   /// last position. An error ends the reader: the page holds the good
   /// events before the failing one, and every later call fails the same way.
-  virtual result<void> next(std::size_t max, log_page& page) = 0;
+  result<void> next(std::size_t max, log_page& page);
+
+protected:
+  /// One page, as next() says, for a reader that has not failed yet.
+  virtual result<void> read_next(std::size_t max, log_page& page) = 0;
+
+private:
+  std::error_code failed_;
+  std::string detail_; ///< storage::error_detail() of the failure
 };
 
 class event_store {

@@ -87,6 +87,10 @@ struct scan_page {
   bool more = false; ///< true: rows beyond this page exist (resume after rows.back().first)
 };
 
+/// A key for a message: NUL (the separator of a key's parts) as '/', other
+/// bytes outside printable ASCII as \xHH.
+std::string escape_key(std::string_view key);
+
 /// Rows of one space written in key order and ingested together
 /// (kv_store::start_ingest). Used by one thread. The RocksDB store's writer
 /// holds the database open until it is destroyed.
@@ -94,14 +98,34 @@ class ingest_writer {
 public:
   virtual ~ingest_writer() = default;
   /// Adds a row (put) or an erase of a key. Keys must be non-empty and
-  /// increase; otherwise errc::invalid_argument, and nothing is ever ingested
-  /// by this writer.
-  virtual result<void> put(std::string_view key, std::string_view value) = 0;
-  virtual result<void> erase(std::string_view key) = 0;
+  /// increase; otherwise errc::invalid_argument. After any error (a key
+  /// refused, a write failed) nothing is ever ingested by this writer.
+  result<void> put(std::string_view key, std::string_view value) { return add(key, &value); }
+  result<void> erase(std::string_view key) { return add(key, nullptr); }
   /// Ingests every row added, atomically and durably (nothing when none);
   /// the kv_store::ingest contract. A writer dropped unfinished ingests
   /// nothing.
-  virtual result<void> finish() = 0;
+  result<void> finish();
+
+protected:
+  /// `key_prefix`: what the store puts before every key it writes.
+  ingest_writer(std::string space, std::string_view key_prefix);
+  const std::string& space() const noexcept { return space_; }
+  /// Writes a checked row (`value` null: an erase); `stored` is the key
+  /// prefix + key.
+  virtual result<void> write(std::string_view key, std::string_view stored,
+                             const std::string_view* value) = 0;
+  /// Ingests every row written.
+  virtual result<void> ingest_written() = 0;
+
+private:
+  result<void> add(std::string_view key, const std::string_view* value);
+
+  std::string space_;
+  std::string stored_;  ///< key prefix + the last key
+  std::size_t prefix_;  ///< the key prefix's size
+  bool any_ = false;    ///< a row was added
+  bool failed_ = false; ///< an error: nothing is ingested
 };
 
 class kv_store {

@@ -277,24 +277,13 @@ result<std::unique_ptr<log_reader>> log_state::read_forward(std::uint64_t from,
   public:
     reader(std::shared_ptr<rocks> db, std::uint64_t next, std::uint64_t last)
         : c_(std::move(db), next, last) {}
-    result<void> next(std::size_t max, log_page& page) override {
-      if (failed_) {
-        page.events.clear();
-        set_error_detail(detail_);
-        return failed_;
-      }
-      auto r = read_page_from(c_, max, page);
-      if (!r) {
-        failed_ = r.error();
-        detail_ = error_detail();
-      }
-      return r;
-    }
 
   private:
+    result<void> read_next(std::size_t max, log_page& page) override {
+      return read_page_from(c_, max, page);
+    }
+
     log_cursor c_;
-    std::error_code failed_;
-    std::string detail_;
   };
   OTA_TRY(db, this->db());
   return std::unique_ptr<log_reader>{std::make_unique<reader>(

@@ -25,18 +25,6 @@ std::string view_key(std::string_view space, std::string_view key) {
   return k;
 }
 
-/// Bytes for an error message: printable ASCII as is, the rest as \\xHH.
-std::string escape_bytes(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7F && c != '\\')
-      out.push_back(static_cast<char>(c));
-    else
-      out += fmt::format("\\x{:02x}", c);
-  }
-  return out;
-}
-
 /// The smallest key greater than every key starting with `prefix` ("" when
 /// there is none, i.e. the prefix is all 0xFF bytes).
 std::string prefix_end(std::string prefix) {
@@ -76,7 +64,7 @@ result<void> check_ingest_key(std::string_view space, bool first, std::string_vi
   if (!first && !(previous < key))
     return fail(errc::invalid_argument,
                 fmt::format("ingest into view space {}: keys not sorted or not unique (at {})",
-                            space, escape_bytes(key)));
+                            space, escape_key(key)));
   return ok();
 }
 
@@ -87,10 +75,7 @@ namespace {
 class rocks_ingest_writer final : public ingest_writer {
 public:
   rocks_ingest_writer(std::shared_ptr<rocks> db, std::string space)
-      : db_(std::move(db)), space_(std::move(space)) {
-    key_.assign(space_);
-    key_.push_back('\0');
-  }
+      : ingest_writer(space, view_key(space, {})), db_(std::move(db)) {}
   ~rocks_ingest_writer() override {
     if (writer_) writer_->Finish().PermitUncheckedError(); // closes the file
     for (const auto& f : files_) {
@@ -98,16 +83,24 @@ public:
       std::filesystem::remove(f, ignored);
     }
   }
-  result<void> put(std::string_view key, std::string_view value) override {
-    OTA_TRYV(next(key));
-    return check(writer_->Put(key_, rocksdb::Slice{value.data(), value.size()}));
+
+private:
+  static constexpr std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
+
+  result<void> write(std::string_view, std::string_view stored,
+                     const std::string_view* value) override {
+    if (writer_ && writer_->FileSize() >= max_file_bytes) {
+      auto s = writer_->Finish();
+      writer_.reset();
+      if (!s.ok()) return fail_io(s);
+    }
+    if (!writer_) {
+      OTA_TRYV(open_file());
+    }
+    return check(value ? writer_->Put(stored, rocksdb::Slice{value->data(), value->size()})
+                       : writer_->Delete(stored));
   }
-  result<void> erase(std::string_view key) override {
-    OTA_TRYV(next(key));
-    return check(writer_->Delete(key_));
-  }
-  result<void> finish() override {
-    if (failed_) return fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+  result<void> ingest_written() override {
     if (writer_) {
       auto s = writer_->Finish();
       writer_.reset();
@@ -117,34 +110,8 @@ public:
     rocksdb::IngestExternalFileOptions io;
     io.move_files = true;
     auto s = db_->db->IngestExternalFile((*db_)[cf_views], files_, io);
-    if (!s.ok()) return to_error(s, fmt::format("ingesting rows into view space {}", space_));
+    if (!s.ok()) return to_error(s, fmt::format("ingesting rows into view space {}", space()));
     files_.clear(); // moved into the store
-    return ok();
-  }
-
-private:
-  static constexpr std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
-
-  /// Checks the key, builds key_ and makes sure a file is open.
-  result<void> next(std::string_view key) {
-    if (failed_) return fail(errc::invalid_argument, "an earlier row of this ingest was refused");
-    const std::string_view previous =
-        std::string_view{key_}.substr(std::min(key_.size(), space_.size() + 1));
-    if (auto r = check_ingest_key(space_, rows_ == 0, previous, key); !r) {
-      failed_ = true;
-      return r;
-    }
-    ++rows_;
-    if (writer_ && writer_->FileSize() >= max_file_bytes) {
-      auto s = writer_->Finish();
-      writer_.reset();
-      if (!s.ok()) return fail_io(s);
-    }
-    if (!writer_) {
-      OTA_TRYV(open_file());
-    }
-    key_.resize(space_.size() + 1);
-    key_.append(key);
     return ok();
   }
   result<void> open_file() {
@@ -153,10 +120,8 @@ private:
     const std::filesystem::path dir = std::filesystem::path{db_->opts.path} / "ingest";
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      failed_ = true;
+    if (ec)
       return fail(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-    }
     files_.push_back(
         (dir / fmt::format("views-{}-{}.sst", ::getpid(), counter.fetch_add(1))).string());
     writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions{},
@@ -168,17 +133,12 @@ private:
     return fail_io(s);
   }
   std::error_code fail_io(const rocksdb::Status& s) {
-    failed_ = true;
-    return to_error(s, fmt::format("writing an ingest file for view space {}", space_));
+    return to_error(s, fmt::format("writing an ingest file for view space {}", space()));
   }
 
   std::shared_ptr<rocks> db_;
-  std::string space_;
-  std::string key_; ///< space NUL the last key
   std::vector<std::string> files_;
   std::unique_ptr<rocksdb::SstFileWriter> writer_;
-  std::uint64_t rows_ = 0;
-  bool failed_ = false;
 };
 
 } // namespace
@@ -305,40 +265,24 @@ namespace {
 /// The default ingest_writer: collects the rows, then one ingest().
 class collecting_ingest final : public ingest_writer {
 public:
-  collecting_ingest(kv_store& kv, std::string space) : kv_(&kv), space_(std::move(space)) {}
-  result<void> put(std::string_view key, std::string_view value) override {
-    OTA_TRYV(next(key));
-    rows_.emplace_back(std::string{key}, std::string{value});
+  collecting_ingest(kv_store& kv, std::string space)
+      : ingest_writer(std::move(space), {}), kv_(&kv) {}
+
+private:
+  result<void> write(std::string_view key, std::string_view,
+                     const std::string_view* value) override {
+    rows_.emplace_back(std::string{key},
+                       value ? std::optional<std::string>{std::string{*value}} : std::nullopt);
     return outcome::success();
   }
-  result<void> erase(std::string_view key) override {
-    OTA_TRYV(next(key));
-    rows_.emplace_back(std::string{key}, std::nullopt);
-    return outcome::success();
-  }
-  result<void> finish() override {
-    if (failed_)
-      return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
-    auto r = kv_->ingest(space_, rows_);
+  result<void> ingest_written() override {
+    auto r = kv_->ingest(space(), rows_);
     rows_.clear();
     return r;
   }
 
-private:
-  result<void> next(std::string_view key) {
-    if (failed_)
-      return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
-    const std::string_view previous = rows_.empty() ? std::string_view{} : rows_.back().first;
-    if (auto r = internal::check_ingest_key(space_, rows_.empty(), previous, key); !r) {
-      failed_ = true;
-      return r;
-    }
-    return outcome::success();
-  }
   kv_store* kv_;
-  std::string space_;
   std::vector<kv_store::ingest_row> rows_;
-  bool failed_ = false;
 };
 
 } // namespace
@@ -358,6 +302,45 @@ result<void> kv_store::ingest(std::string_view space, const std::vector<ingest_r
       b.erase(space, k);
   }
   return write(b, write_mode::sync);
+}
+
+std::string escape_key(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (c == 0)
+      out += '/';
+    else if (c < 0x20 || c >= 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+ingest_writer::ingest_writer(std::string space, std::string_view key_prefix)
+    : space_(std::move(space)), stored_(key_prefix), prefix_(key_prefix.size()) {}
+
+result<void> ingest_writer::add(std::string_view key, const std::string_view* value) {
+  if (failed_)
+    return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+  const std::string_view previous = std::string_view{stored_}.substr(prefix_);
+  auto r = internal::check_ingest_key(space_, !any_, previous, key);
+  if (r) {
+    stored_.resize(prefix_);
+    stored_.append(key);
+    any_ = true;
+    r = write(key, stored_, value);
+  }
+  if (!r) failed_ = true;
+  return r;
+}
+
+result<void> ingest_writer::finish() {
+  if (failed_)
+    return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
+  auto r = ingest_written();
+  if (!r) failed_ = true;
+  return r;
 }
 
 result<std::unique_ptr<ingest_writer>> kv_store::start_ingest(std::string_view space) {
