@@ -116,20 +116,20 @@ private:
 // ---------------------------------------------------------------------------
 // executions
 
-/// The execution fields of `r` into `x` but its strings (task, note,
-/// version), which swap_strings moves.
-void scalars_to_state(const execution_row& r, domain::execution_state& x) {
-  x.phase = r.phase;
-  x.attempt = r.attempt;
-  x.round_start = r.round_start;
-  x.percent = r.percent;
-  x.held = r.held;
-  x.cancel_requested = r.cancel_requested;
-  x.install_released = r.install_released;
-  x.deferred_for = r.deferred_for;
-  x.in_progress_since = r.in_progress_since;
-  x.retry_at = r.retry_at;
-  x.failure = r.failure;
+/// The execution fields of `from` into `to` (an execution_row or a
+/// domain::execution_state, either way) but its strings: task, note, version.
+template <class From, class To> void copy_scalars(const From& from, To& to) {
+  to.phase = from.phase;
+  to.attempt = from.attempt;
+  to.round_start = from.round_start;
+  to.percent = from.percent;
+  to.held = from.held;
+  to.cancel_requested = from.cancel_requested;
+  to.install_released = from.install_released;
+  to.deferred_for = from.deferred_for;
+  to.in_progress_since = from.in_progress_since;
+  to.retry_at = from.retry_at;
+  to.failure = from.failure;
 }
 
 void swap_strings(execution_row& r, domain::execution_state& x) {
@@ -142,35 +142,15 @@ void swap_strings(execution_row& r, domain::execution_state& x) {
 /// `r`, through `x` (reused): the strings are swapped in and back, never
 /// copied, so nothing is allocated or copied per event but the scalars.
 void evolve_row(execution_row& r, domain::execution_state& x, const event& ev) {
-  scalars_to_state(r, x);
+  copy_scalars(r, x);
   swap_strings(r, x);
   domain::evolve_execution(x, ev);
   swap_strings(r, x);
-  r.phase = x.phase;
-  r.attempt = x.attempt;
-  r.round_start = x.round_start;
-  r.percent = x.percent;
-  r.held = x.held;
-  r.cancel_requested = x.cancel_requested;
-  r.install_released = x.install_released;
-  r.deferred_for = x.deferred_for;
-  r.in_progress_since = x.in_progress_since;
-  r.retry_at = x.retry_at;
-  r.failure = x.failure;
+  copy_scalars(x, r);
 }
 
 void from_state(const domain::execution_state& x, execution_row& r) {
-  r.phase = x.phase;
-  r.attempt = x.attempt;
-  r.round_start = x.round_start;
-  r.percent = x.percent;
-  r.held = x.held;
-  r.cancel_requested = x.cancel_requested;
-  r.install_released = x.install_released;
-  r.deferred_for = x.deferred_for;
-  r.in_progress_since = x.in_progress_since;
-  r.retry_at = x.retry_at;
-  r.failure = x.failure;
+  copy_scalars(x, r);
   r.note = x.note;
   r.version = x.version;
 }
@@ -438,6 +418,12 @@ private:
   std::uint64_t first_ = 0;      ///< the run's first position
   looked_up memo_;               ///< the event being folded
 };
+
+/// Half `k` (0 or 1) of `ids`: a write part of about half the rows.
+std::span<const std::uint32_t> half(const std::vector<std::uint32_t>& ids, std::size_t k) {
+  const std::span<const std::uint32_t> all{ids};
+  return k == 0 ? all.first(ids.size() / 2) : all.subspan(ids.size() / 2);
+}
 
 /// Returns a failed result<void> (usable as one statement anywhere).
 #define ROWS_TRY(...)                                                                              \
@@ -727,10 +713,8 @@ public:
         ROWS_TRY(out.key("m").part(keys[i].first).part(device_names_.name(keys[i].second)).empty());
     } else if (part == 2 || part == 3) {
       // t: executions by (task, device), half in each part
-      const std::size_t half = exec_order_.size() / 2;
-      const std::size_t from = part == 2 ? 0 : half, to = part == 2 ? half : exec_order_.size();
-      for (std::size_t k = from; k < to; ++k) {
-        const exec_col& x = execs_[exec_order_[k]];
+      for (auto i : half(exec_order_, part - 2)) {
+        const exec_col& x = execs_[i];
         ROWS_TRY(out.key("t")
                      .part(task_names_.name(x.task))
                      .part(device_names_.name(x.device))
@@ -1052,12 +1036,8 @@ public:
           if (products_[p].has)
             ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
       fleet_row row;
-      const std::size_t half = device_order_.size() / 2;
-      const auto from = device_order_.begin() + static_cast<std::ptrdiff_t>(part == 0 ? 0 : half);
-      const auto to = part == 0 ? device_order_.begin() + static_cast<std::ptrdiff_t>(half)
-                                : device_order_.end();
-      for (auto it = from; it != to; ++it)
-        if (const auto d = *it; devices_[d].state.registered) {
+      for (auto d : half(device_order_, part))
+        if (devices_[d].state.registered) {
           to_row(devices_[d].state, devices_[d].last_seen, row);
           ROWS_TRY(out.key("d").part(device_names_.name(d)).row(row));
         }
