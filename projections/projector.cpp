@@ -752,12 +752,14 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
   // events (fold_group), and no group waits for the other at every page, so
   // the three threads share the two cores without idling.
   constexpr std::size_t depth = 4;
-  // The executions view (the heaviest) folds on the helper when it is
-  // columnar: nothing else touches its columns, its rows or its pending
-  // position until the end, so this thread can commit the others meanwhile.
+  // In fresh mode with threads, the executions view (the heaviest) folds on
+  // the helper when it is columnar: nothing else touches its columns, its
+  // rows or its pending position until the end, so this thread can commit
+  // the others meanwhile. Otherwise this thread folds every view.
   std::size_t heavy = slots_.size();
-  for (std::size_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].fold->name() == "executions" && slots_[i].columns) heavy = i;
+  if (opts_.fresh && opts_.fresh_threads)
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].fold->name() == "executions" && slots_[i].columns) heavy = i;
   const int groups = heavy < slots_.size() ? 2 : 1;
   std::array<read_ahead_page, depth> ring;
   std::mutex m;
@@ -845,7 +847,8 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
       if (auto e = fold_group(others, page, buffer_); e.ec) return e;
       folded += page.size();
       uncommitted_ += page.size();
-      if (cached_bytes() >= opts_.fresh_cache_bytes)
+      if (opts_.fresh ? cached_bytes() >= opts_.fresh_cache_bytes
+                      : uncommitted_ >= opts_.batch_events)
         if (auto c = commit(false); !c) return {c.error(), error_detail()};
       if (progress) progress(folded, target - from + 1);
       return {};
@@ -875,68 +878,15 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
 result<std::uint64_t> projector::catch_up(log_position until, const progress_fn& progress) {
   const std::uint64_t head = log_->head()();
   const std::uint64_t target = until() == 0 ? head : std::min(until(), head);
-  std::uint64_t from = position()() + 1;
-  const std::uint64_t start = from;
-  std::uint64_t folded = 0;
-  if (opts_.fresh && opts_.fresh_columnar && from <= target)
+  const std::uint64_t from = position()() + 1;
+  if (from > target) {
+    if (auto r = commit(true); !r) return r.error();
+    return std::uint64_t{0};
+  }
+  if (opts_.fresh && opts_.fresh_columnar)
     for (auto& s : slots_)
       if (s.checkpoint() == 0 && s.pending() == 0) s.columns = s.fold->columnar();
-  if (opts_.fresh && opts_.fresh_threads && slots_.size() > 1 && from <= target)
-    return catch_up_pipelined(from, target, progress);
-  // The next page is read on another thread while this one is folded.
-  struct read_outcome {
-    std::error_code ec;
-    std::string detail;
-  };
-  // One reader for the whole catch-up: its read-ahead carries over pages.
-  const auto pages_of = log_->read_forward(log_position{from}, log_position{target});
-  auto read = [this, &pages_of](std::uint64_t at, storage::log_page& page) -> read_outcome {
-    if (auto r = pages_of->next(opts_.read_page, page); !r)
-      return {r.error(),
-              fmt::format("reading the log at position {}: {}", at, storage::error_detail())};
-    return {};
-  };
-  storage::log_page pages[2];
-  std::future<read_outcome> ahead;
-  struct wait_for_read { // on every way out: the reader may be filling a page
-    std::future<read_outcome>& f;
-    ~wait_for_read() {
-      if (f.valid()) f.wait();
-    }
-  } join_reader{ahead};
-  read_outcome got = from <= target ? read(from, pages[0]) : read_outcome{};
-  for (int cur = 0; from <= target; cur ^= 1) {
-    if (got.ec) {
-      reset_pending();
-      return fail_with(got.ec, std::move(got.detail));
-    }
-    const auto& page = pages[cur].events;
-    if (page.empty()) break;
-    const std::uint64_t next = page.back().position() + 1;
-    if (next <= target)
-      ahead = reader().submit([&read, next, &into = pages[cur ^ 1]] { return read(next, into); });
-    auto r = fold(page);
-    if (!r) {
-      reset_pending();
-      return r.error();
-    }
-    folded += page.size();
-    from = next;
-    if (opts_.fresh ? cached_bytes() >= opts_.fresh_cache_bytes
-                    : uncommitted_ >= opts_.batch_events) {
-      if (auto c = commit(false); !c) {
-        reset_pending();
-        return c.error();
-      }
-    }
-    if (progress) progress(from - start, target - start + 1);
-    got = ahead.valid() ? ahead.get() : read_outcome{};
-  }
-  if (auto r = commit(true); !r) {
-    reset_pending();
-    return r.error();
-  }
-  return folded;
+  return catch_up_pipelined(from, target, progress);
 }
 
 std::unique_ptr<storage::subscription> projector::run_live() {

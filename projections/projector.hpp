@@ -143,10 +143,10 @@ private:
     log_position pending; ///< last position folded but not committed
   };
   result<void> fold(std::span<const events::envelope_view> page);
-  /// Fresh mode with threads: catch_up with pages in flight. The reader
-  /// thread reads the pages; the helper folds the columnar `executions` view
-  /// and this thread the others, each group at its own pace (a view's rows
-  /// stay on one thread).
+  /// catch_up of from..target with pages in flight: the reader thread reads
+  /// the pages; this thread folds them and commits. In fresh mode with
+  /// threads the helper folds the columnar `executions` view beside it,
+  /// each group at its own pace (a view's rows stay on one thread).
   result<std::uint64_t> catch_up_pipelined(std::uint64_t from, std::uint64_t target,
                                            const progress_fn& progress);
   /// Writes the batch and moves checkpoints. Columnar views are written and
