@@ -492,10 +492,6 @@ struct fold_target {
   log_position* pending;
 };
 
-} // namespace
-
-namespace {
-
 /// Folds `page` into a group of at most 31 views (the serial fold's rules,
 /// per view). Per run: which views want each event (`wants` asked once per
 /// run of one type, and only views that have not folded it yet), the payload
