@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -747,7 +746,7 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
   // views fold pages n - 1, n - 2, ... Each group plans and decodes its own
   // events (fold_group), and no group waits for the other at every page, so
   // the three threads share the two cores without idling.
-  constexpr std::size_t depth = 4;
+  const std::size_t depth = std::max<std::size_t>(1, opts_.read_ahead_pages);
   // In fresh mode with threads, the executions view (the heaviest) folds on
   // the helper when it is columnar: nothing else touches its columns, its
   // rows or its pending position until the end, so this thread can commit
@@ -757,7 +756,7 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
     for (std::size_t i = 0; i < slots_.size(); ++i)
       if (slots_[i].fold->name() == "executions" && slots_[i].columns) heavy = i;
   const int groups = heavy < slots_.size() ? 2 : 1;
-  std::array<read_ahead_page, depth> ring;
+  std::vector<read_ahead_page> ring(depth);
   std::mutex m;
   std::condition_variable cv;
   bool stop = false; // a group failed, or this thread is leaving: everyone stops

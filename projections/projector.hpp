@@ -56,6 +56,11 @@ using progress_fn = std::function<void(std::uint64_t done, std::uint64_t total)>
 struct projector_options {
   /// Events per read_all page. Default: 4,096.
   std::size_t read_page = 4096;
+  /// Pages a catch-up's reader thread may read ahead of the slowest group of
+  /// views (~0.6-1 MB each at 4,096 events). Enough to ride out a thread
+  /// losing its core for a scheduler slice or two; with 4, the reader and
+  /// the folds each waited ~0.4 s of a 1.9 s rebuild. Default: 32.
+  std::size_t read_ahead_pages = 32;
   /// Events folded per committed batch during catch-up (a live subscription
   /// commits once per delivered page). Larger batches amortise the write and
   /// let rows touched several times be written once; memory grows with the

@@ -428,15 +428,21 @@ BOOST_FIXTURE_TEST_CASE(a_rebuild_that_spills_every_page_equals_the_live_view, f
     BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
   BOOST_TEST((live_digests() == before));
   // And with the columnar executions view folded on the helper thread while
-  // this one spills the other views after every 3-event page.
+  // this one spills the other views after every 3-event page, with the
+  // reader as far ahead as it may go and then only one page ahead (each page
+  // reused as soon as both groups are done with it).
   o.projector.read_page = 3;
   o.projector.fresh_cache_bytes = 1;
   o.projector.fresh_columnar = true;
-  auto columnar = rebuild(*log, *kv, all_names(), o);
-  BOOST_REQUIRE_MESSAGE(columnar, error_detail());
-  for (auto& rep : columnar.value())
-    BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference);
-  BOOST_TEST((live_digests() == before));
+  for (std::size_t ahead : {std::size_t{32}, std::size_t{1}}) {
+    o.projector.read_ahead_pages = ahead;
+    auto columnar = rebuild(*log, *kv, all_names(), o);
+    BOOST_REQUIRE_MESSAGE(columnar, error_detail());
+    for (auto& rep : columnar.value())
+      BOOST_TEST(rep.equal, rep.view << " differs at " << rep.first_difference << " with " << ahead
+                                     << " pages read ahead");
+    BOOST_TEST((live_digests() == before));
+  }
   o.projector.fresh_columnar = false;
   // And folded on one thread (fresh_threads off), spilling every page.
   o.projector.read_page = 3;
