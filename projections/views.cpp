@@ -182,6 +182,30 @@ progress_row new_progress() {
   return p;
 }
 
+/// A task's progress as the columnar fold keeps it: the domain's counters
+/// and the open wave, made a progress_row only when written (the live fold
+/// keeps the row itself, converted per event).
+struct progress_counters {
+  domain::rollout_counters counters;
+  std::uint32_t wave = 0;
+};
+
+std::uint64_t assigned(const progress_row& p) {
+  return p.total;
+}
+std::uint64_t assigned(const progress_counters& p) {
+  return p.counters.total;
+}
+/// The progress after one execution event (domain::rollout_counters::apply).
+void count(progress_row& p, const event& ev) {
+  auto counters = to_counters(p);
+  counters.apply(ev);
+  from_counters(counters, p);
+}
+void count(progress_counters& p, const event& ev) {
+  p.counters.apply(ev);
+}
+
 // ---------------------------------------------------------------------------
 // columnar folds: shared pieces
 
@@ -472,7 +496,8 @@ void move_wave(wave_row& w, std::optional<execution_phase> from, execution_phase
 // order, so both give the same rows.
 //
 // R provides:
-//   progress_row& progress(task)            the task's progress (new_progress() when absent)
+//   P& progress(task)                       the task's progress (P: progress_row or
+//                                           progress_counters; new when absent)
 //   execution_row& assign(task, device, execution_row)  writes the row (replaces one)
 //   execution_row* find_exec(task, device)  the row to change, or nullptr
 //   void x_move(task, device, from, to)     the phase index: erase `from` (if any), put `to`
@@ -498,7 +523,7 @@ void executions_step(R& rows, const envelope_view& env, const event& ev, const E
     if (!row) return;
     row->online = std::is_same_v<E, device_came_online>;
   } else if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
-    progress_row& p = rows.progress(e.task);
+    auto& p = rows.progress(e.task);
     if constexpr (std::is_same_v<E, task_started>)
       p.wave = 0;
     else
@@ -507,22 +532,20 @@ void executions_step(R& rows, const envelope_view& env, const event& ev, const E
                          e.task;
                          e.device;
                        }) {
-    progress_row* p = &rows.progress(e.task);
+    auto* p = &rows.progress(e.task);
     execution_row* row = nullptr;
     std::optional<execution_phase> before;
     if constexpr (std::is_same_v<E, execution_assigned>) {
       execution_row fresh;
       fresh.device = e.device;
       fresh.task = e.task;
-      fresh.ordinal = p->total;
+      fresh.ordinal = assigned(*p);
       row = &rows.assign(e.task, e.device, std::move(fresh));
     } else {
       row = rows.find_exec(e.task, e.device);
       if (row) before = row->phase;
     }
-    auto counters = to_counters(*p);
-    counters.apply(ev);
-    from_counters(counters, *p);
+    count(*p, ev);
     if (!row) return;
     // The domain's own fold of one execution (a reused state: no allocation
     // once its strings are big enough).
@@ -598,12 +621,9 @@ public:
     std::visit([&](const auto& e) { executions_step(*this, env, *ev, e); }, *ev);
   }
 
-  progress_row& progress(std::string_view task) {
+  progress_counters& progress(std::string_view task) {
     task_col& t = task_of(task);
-    if (!t.has_progress) {
-      t.progress = new_progress();
-      t.has_progress = true;
-    }
+    t.has_progress = true;
     return t.progress;
   }
   execution_row& assign(std::string_view task, std::string_view device, execution_row row) {
@@ -693,9 +713,13 @@ public:
     row_writer out{sink};
     if (part == 0) {
       // c: progress per task
+      progress_row row;
       for (auto t : task_order_)
-        if (tasks_[t].has_progress)
-          ROWS_TRY(out.key("c").part(task_names_.name(t)).row(tasks_[t].progress));
+        if (tasks_[t].has_progress) {
+          from_counters(tasks_[t].progress.counters, row);
+          row.wave = tasks_[t].progress.wave;
+          ROWS_TRY(out.key("c").part(task_names_.name(t)).row(row));
+        }
       // d: device info
       for (auto d : device_order_)
         if (devices_[d].has_info)
@@ -766,7 +790,7 @@ public:
 private:
   struct task_col {
     bool has_progress = false;
-    progress_row progress;
+    progress_counters progress;
     std::vector<std::pair<std::uint32_t, wave_row>> waves;
   };
   struct device_col {
