@@ -214,7 +214,10 @@ result<std::optional<task_progress>> queries::progress(std::string_view task) co
 result<page<device_status_item>> queries::device_status(std::string_view task,
                                                         const device_status_filter& f,
                                                         const page_request& p) const {
+  // Executions from the executions view; each device's name, MAC and
+  // state from the fleet view, which also holds the MAC index.
   OTA_TRY(ex, space("executions"));
+  OTA_TRY(fl, space("fleet"));
   page<device_status_item> out;
   auto add = [&](std::string_view device, std::optional<execution_row> row) -> result<bool> {
     if (!row) {
@@ -225,8 +228,9 @@ result<page<device_status_item>> queries::device_status(std::string_view task,
     if (f.phase && row->phase != *f.phase) return false;
     device_status_item item;
     item.execution = std::move(*row);
-    OTA_TRY(info, get_row<device_info_row>(*kv_, ex, make_key("d", device)));
-    if (info) item.device = std::move(*info);
+    // (`device` may view the moved row's string: the row's own copy is read.)
+    OTA_TRY(d, get_row<fleet_row>(*kv_, fl, make_key("d", item.execution.device)));
+    if (d) item.device = {std::move(d->name), std::move(d->mac), std::move(d->imei), d->online};
     out.items.push_back(std::move(item));
     return true;
   };
@@ -238,7 +242,7 @@ result<page<device_status_item>> queries::device_status(std::string_view task,
     prefix = make_key("x", task, enum_name(*f.phase)) + std::string(1, '\0') + f.search;
   else
     prefix = make_key("t", task) + std::string(1, '\0') + f.search;
-  OTA_TRY(next, scan_items(*kv_, ex, prefix, p,
+  OTA_TRY(next, scan_items(*kv_, by_mac ? fl : ex, prefix, p,
                            [&](const std::string& k, const std::string& v) -> result<bool> {
                              if (prefix[0] == 't') {
                                OTA_TRY(row, decode_binary<execution_row>(v));

@@ -106,8 +106,8 @@ struct execution_row {
   bool operator==(const execution_row&) const = default;
 };
 
-/// executions view, "d\0<device>": what the device status list shows beside
-/// each execution (kept in the same view so the view is self-contained).
+/// What the device status list shows beside each execution: the device's
+/// fields from its fleet row (not stored on its own).
 struct device_info_row {
   std::string name;
   std::string mac;

@@ -37,10 +37,10 @@ class ingest_writer;
 namespace otaledger::projections {
 
 /// Bumped whenever a view's fold or row layout changes (2: the audit view's
-/// blocks). `otaledger serve` compares it with the format recorded in the
+/// blocks; 3: the device rows and MAC index left executions for fleet). `otaledger serve` compares it with the format recorded in the
 /// data directory and refolds every view from the log when they differ
 /// (reset_views_for_format, projector.hpp).
-inline constexpr std::uint32_t view_format = 2;
+inline constexpr std::uint32_t view_format = 3;
 
 /// A fast 64-bit hash of a key, for in-memory tables only (never stored).
 std::uint64_t key_hash(std::string_view key) noexcept;

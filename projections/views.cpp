@@ -14,7 +14,6 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <set>
 
 namespace otaledger::projections {
 
@@ -502,27 +501,9 @@ void move_wave(wave_row& w, std::optional<execution_phase> from, execution_phase
 //   execution_row* find_exec(task, device)  the row to change, or nullptr
 //   void x_move(task, device, from, to)     the phase index: erase `from` (if any), put `to`
 //   wave_row& wave(task, wave)              the wave's row (empty when absent)
-//   device_info_row* find_info(device)      the row to change, or nullptr
-//   device_info_row& put_info(device)       the row to write (empty when absent)
-//   void mac_erase(mac, device), mac_put(mac, device)
 template <class R, class E>
 void executions_step(R& rows, const envelope_view& env, const event& ev, const E& e) {
-  if constexpr (std::is_same_v<E, device_registered> || std::is_same_v<E, device_edited>) {
-    const device_info_row* old = rows.find_info(e.device);
-    const bool had = old != nullptr;
-    std::string old_mac = had ? old->mac : std::string{};
-    device_info_row& row = rows.put_info(e.device);
-    row.name = e.name;
-    row.mac = e.mac;
-    row.imei = e.imei;
-    if (had && !old_mac.empty() && old_mac != row.mac) rows.mac_erase(old_mac, e.device);
-    if (!row.mac.empty()) rows.mac_put(row.mac, e.device);
-  } else if constexpr (std::is_same_v<E, device_came_online> ||
-                       std::is_same_v<E, device_went_offline>) {
-    auto* row = rows.find_info(e.device);
-    if (!row) return;
-    row->online = std::is_same_v<E, device_came_online>;
-  } else if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
+  if constexpr (std::is_same_v<E, task_started> || std::is_same_v<E, task_wave_advanced>) {
     auto& p = rows.progress(e.task);
     if constexpr (std::is_same_v<E, task_started>)
       p.wave = 0;
@@ -592,20 +573,6 @@ struct executions_txn_rows {
     wave_row* r = tx.edit_row<wave_row>(key);
     return r ? *r : tx.put_row(key, wave_row{});
   }
-  device_info_row* find_info(std::string_view device) {
-    return tx.edit_row<device_info_row>(build_key(key, "d", device));
-  }
-  device_info_row& put_info(std::string_view device) {
-    build_key(key, "d", device);
-    device_info_row* r = tx.edit_row<device_info_row>(key);
-    return r ? *r : tx.put_row(key, device_info_row{});
-  }
-  void mac_erase(std::string_view mac, std::string_view device) {
-    tx.erase(build_key(key, "m", mac, device));
-  }
-  void mac_put(std::string_view mac, std::string_view device) {
-    tx.put(build_key(key, "m", mac, device), {});
-  }
 };
 
 /// The executions view in columns: tasks and devices interned, one struct
@@ -633,6 +600,7 @@ public:
     if (!x) {
       execs_.emplace_back(exec_col{t, d, devices_[d].first_exec, 0, {}});
       devices_[d].first_exec = static_cast<std::uint32_t>(execs_.size() - 1);
+      ++tasks_[t].executions;
       x = &execs_.back();
     }
     x->row = std::move(row);
@@ -657,94 +625,49 @@ public:
     t.waves.emplace_back(wave, wave_row{});
     return t.waves.back().second;
   }
-  device_info_row* find_info(std::string_view device) {
-    device_col& d = devices_[device_id(device)];
-    return d.has_info ? &d.info : nullptr;
-  }
-  device_info_row& put_info(std::string_view device) {
-    device_col& d = devices_[device_id(device)];
-    d.has_info = true;
-    return d.info;
-  }
-  // "m" keys: a device's first key is kept on the device; any later change
-  // of its keys (a MAC edited) goes to a log replayed in order at the end.
-  void mac_erase(std::string_view mac, std::string_view device) {
-    const auto id = device_id(device);
-    devices_[id].mac_logged = true;
-    macs_.push_back({std::string{mac}, id, false});
-  }
-  void mac_put(std::string_view mac, std::string_view device) {
-    const auto id = device_id(device);
-    device_col& d = devices_[id];
-    if (!d.mac_logged) {
-      if (!d.mac_first) {
-        d.mac_key = std::string{mac};
-        d.mac_first = true;
-        return;
-      }
-      if (d.mac_key == mac) return; // the key exists already
-      d.mac_logged = true;
-    }
-    macs_.push_back({std::string{mac}, id, true});
-  }
 
   result<void> prepare() override {
     task_order_ = task_names_.sorted();
-    device_order_ = device_names_.sorted();
-    device_rank_ = interner::ranks(device_order_);
-    // Executions in (task, device) order.
-    const auto task_rank = interner::ranks(task_order_);
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
-    keyed.reserve(execs_.size());
-    for (std::uint32_t i = 0; i < execs_.size(); ++i)
-      keyed.emplace_back(
-          (std::uint64_t{task_rank[execs_[i].task]} << 32) | device_rank_[execs_[i].device], i);
-    std::sort(keyed.begin(), keyed.end());
-    exec_order_.resize(keyed.size());
-    for (std::size_t i = 0; i < keyed.size(); ++i)
-      exec_order_[i] = keyed[i].second;
+    // Executions in (task, device) order without a sort of them all: a
+    // slot range per task (tasks in key order), filled by walking the
+    // devices in key order (a device has at most one execution per task).
+    std::vector<std::size_t> next(tasks_.size());
+    std::size_t at = 0;
+    for (auto t : task_order_) {
+      next[t] = at;
+      at += tasks_[t].executions;
+    }
+    exec_order_.resize(execs_.size());
+    for (auto d : device_names_.sorted())
+      for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
+        exec_order_[next[execs_[i].task]++] = i;
     return outcome::success();
   }
-  /// c and d, then m, then the first half of t, then the rest of t and w,
-  /// then x (t split in two: parts of about equal weight balance the two
-  /// threads that take them).
-  std::size_t parts() const override { return 5; }
+  /// c and the first half of t, then the rest of t and w, then x (parts of
+  /// about equal weight balance the two threads that take them).
+  std::size_t parts() const override { return 3; }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
-    if (part == 0) {
-      // c: progress per task
-      progress_row row;
-      for (auto t : task_order_)
-        if (tasks_[t].has_progress) {
-          from_counters(tasks_[t].progress.counters, row);
-          row.wave = tasks_[t].progress.wave;
-          ROWS_TRY(out.key("c").part(task_names_.name(t)).row(row));
-        }
-      // d: device info
-      for (auto d : device_order_)
-        if (devices_[d].has_info)
-          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(devices_[d].info));
-    } else if (part == 1) {
-      // m: (mac, device) index
-      const std::vector<std::pair<std::string_view, std::uint32_t>> keys = mac_keys();
-      std::vector<std::uint32_t> order(keys.size());
-      for (std::uint32_t i = 0; i < order.size(); ++i)
-        order[i] = i;
-      sort_by_bytes(
-          order, [&](std::uint32_t i) { return keys[i].first; },
-          [&](std::uint32_t i) { return device_rank_[keys[i].second]; });
-      for (auto i : order)
-        ROWS_TRY(out.key("m").part(keys[i].first).part(device_names_.name(keys[i].second)).empty());
-    } else if (part == 2 || part == 3) {
+    if (part < 2) {
+      if (part == 0) {
+        // c: progress per task
+        progress_row row;
+        for (auto t : task_order_)
+          if (tasks_[t].has_progress) {
+            from_counters(tasks_[t].progress.counters, row);
+            row.wave = tasks_[t].progress.wave;
+            ROWS_TRY(out.key("c").part(task_names_.name(t)).row(row));
+          }
+      }
       // t: executions by (task, device), half in each part
-      for (auto i : half(exec_order_, part - 2)) {
+      for (auto i : half(exec_order_, part)) {
         const exec_col& x = execs_[i];
         ROWS_TRY(out.key("t")
                      .part(task_names_.name(x.task))
                      .part(device_names_.name(x.device))
                      .row(x.row));
       }
-      if (part == 2) return outcome::success();
+      if (part == 0) return outcome::success();
       // w: waves per task, in wave order
       for (auto t : task_order_) {
         auto waves = tasks_[t].waves;
@@ -753,36 +676,36 @@ public:
         for (auto& [n, row] : waves)
           ROWS_TRY(out.key("w").part(task_names_.name(t)).part(be32(n)).row(row));
       }
-    } else {
-      // x: per task, phases in name order, devices in order
-      std::vector<std::pair<std::string_view, unsigned>> phases;
-      for (unsigned p = 0; p < phase_count; ++p)
-        phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
-      std::sort(phases.begin(), phases.end());
-      // Each task's executions read once (in key order, their phase bits and
-      // devices copied out), then scanned once per phase.
-      struct bits {
-        std::uint32_t device;
-        std::uint16_t x;
-      };
-      std::vector<bits> task_execs;
-      const auto& execs = exec_order_;
-      for (std::size_t from = 0; from < execs.size();) {
-        const std::uint32_t task = execs_[execs[from]].task;
-        task_execs.clear();
-        std::size_t to = from;
-        for (; to < execs.size() && execs_[execs[to]].task == task; ++to)
-          task_execs.push_back({execs_[execs[to]].device, execs_[execs[to]].x});
-        for (auto& [pname, p] : phases)
-          for (const auto& b : task_execs)
-            if (b.x & (1u << p))
-              ROWS_TRY(out.key("x")
-                           .part(task_names_.name(task))
-                           .part(pname)
-                           .part(device_names_.name(b.device))
-                           .empty());
-        from = to;
-      }
+      return outcome::success();
+    }
+    // x: per task, phases in name order, devices in order
+    std::vector<std::pair<std::string_view, unsigned>> phases;
+    for (unsigned p = 0; p < phase_count; ++p)
+      phases.emplace_back(phase_name(static_cast<execution_phase>(p)), p);
+    std::sort(phases.begin(), phases.end());
+    // Each task's executions read once (in key order, their phase bits and
+    // devices copied out), then scanned once per phase.
+    struct bits {
+      std::uint32_t device;
+      std::uint16_t x;
+    };
+    std::vector<bits> task_execs;
+    const auto& execs = exec_order_;
+    for (std::size_t from = 0; from < execs.size();) {
+      const std::uint32_t task = execs_[execs[from]].task;
+      task_execs.clear();
+      std::size_t to = from;
+      for (; to < execs.size() && execs_[execs[to]].task == task; ++to)
+        task_execs.push_back({execs_[execs[to]].device, execs_[execs[to]].x});
+      for (auto& [pname, p] : phases)
+        for (const auto& b : task_execs)
+          if (b.x & (1u << p))
+            ROWS_TRY(out.key("x")
+                         .part(task_names_.name(task))
+                         .part(pname)
+                         .part(device_names_.name(b.device))
+                         .empty());
+      from = to;
     }
     return outcome::success();
   }
@@ -792,13 +715,9 @@ private:
     bool has_progress = false;
     progress_counters progress;
     std::vector<std::pair<std::uint32_t, wave_row>> waves;
+    std::size_t executions = 0;
   };
   struct device_col {
-    bool has_info = false;
-    bool mac_first = false;  ///< mac_key is the device's first "m" key
-    bool mac_logged = false; ///< later changes of its "m" keys are in macs_
-    device_info_row info;
-    std::string mac_key;
     std::uint32_t first_exec = none;
   };
   struct exec_col {
@@ -806,11 +725,6 @@ private:
     std::uint32_t next_of_device; ///< the device's previous execution (none: last)
     std::uint16_t x;              ///< bit per execution_phase: its "x" index key exists
     execution_row row;
-  };
-  struct mac_change {
-    std::string mac;
-    std::uint32_t device;
-    bool put;
   };
 
   std::uint32_t task_id(std::string_view task) { return column_id(task_names_, tasks_, task); }
@@ -823,36 +737,15 @@ private:
       if (execs_[i].task == t) return &execs_[i];
     return nullptr;
   }
-  /// The "m" keys that exist: each device's one key, then the rarer changes
-  /// (a device whose MAC changed) replayed in order.
-  std::vector<std::pair<std::string_view, std::uint32_t>> mac_keys() const {
-    std::vector<std::pair<std::string_view, std::uint32_t>> out;
-    if (macs_.empty()) {
-      for (std::uint32_t d = 0; d < devices_.size(); ++d)
-        if (devices_[d].mac_first) out.emplace_back(devices_[d].mac_key, d);
-      return out;
-    }
-    std::set<std::pair<std::string_view, std::uint32_t>> keys;
-    for (std::uint32_t d = 0; d < devices_.size(); ++d)
-      if (devices_[d].mac_first) keys.emplace(devices_[d].mac_key, d);
-    for (const auto& c : macs_)
-      if (c.put)
-        keys.emplace(c.mac, c.device);
-      else
-        keys.erase({c.mac, c.device});
-    out.assign(keys.begin(), keys.end());
-    return out;
-  }
 
   interner task_names_, device_names_;
   column<task_col> tasks_;
   column<device_col> devices_;
   column<exec_col> execs_;
-  std::vector<mac_change> macs_;
   exec_col* current_ = nullptr;
   device_ids_ahead<device_col> ids_;
-  // prepare(): ids in key order, and executions in (task, device) order.
-  std::vector<std::uint32_t> task_order_, device_order_, device_rank_, exec_order_;
+  // prepare(): tasks in key order, and executions in (task, device) order.
+  std::vector<std::uint32_t> task_order_, exec_order_;
 };
 
 class executions_view final : public projection {
@@ -860,8 +753,7 @@ public:
   std::string_view name() const override { return "executions"; }
   bool wants(std::string_view type) const override {
     return type.starts_with("execution.") || type == "task.started" ||
-           type == "task.wave_advanced" || type == "device.registered" || type == "device.edited" ||
-           type == "device.came_online" || type == "device.went_offline";
+           type == "task.wave_advanced";
   }
   void apply(view_txn& tx, const envelope_view& env, const event* ev) const override {
     thread_local std::string key; // reused: no allocation per event
@@ -923,13 +815,16 @@ fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
 //   product_counts_row& counts(product)          (empty when absent; written)
 //   void version_add(product, kind, version, by) the "v" count row, erased at 0
 //   void p_put(product, device)
+//   void m_move(old_mac, new_mac, device)        the MAC index: erase the old key (if
+//                                                any), put the new one (if any)
 struct fleet_before {
   bool registered = false, online = false;
-  std::string product, fota_version, sota_version;
+  std::string product, mac, fota_version, sota_version;
   void assign(const domain::device_state& d) {
     registered = d.registered;
     online = d.online;
     product = d.product; // reused buffers: no allocation once big enough
+    mac = d.mac;
     fota_version = d.fota_version;
     sota_version = d.sota_version;
   }
@@ -941,6 +836,8 @@ void fleet_counts(R& rows, const fleet_before& was, const domain::device_state& 
     ++counts.devices;
     rows.p_put(now.product, now.id);
   }
+  if (!was.registered || was.mac != now.mac)
+    rows.m_move(was.registered ? std::string_view{was.mac} : std::string_view{}, now.mac, now.id);
   if (now.online != (was.registered && was.online)) {
     if (now.online)
       ++counts.online;
@@ -1001,6 +898,10 @@ struct fleet_txn_rows {
   void p_put(std::string_view product, std::string_view device) {
     tx.put(build_key(key, "p", product, device), {});
   }
+  void m_move(std::string_view from, std::string_view to, std::string_view device) {
+    if (!from.empty()) tx.erase(build_key(key, "m", from, device));
+    if (!to.empty()) tx.put(build_key(key, "m", to, device), {});
+  }
 };
 
 /// The fleet view in columns: devices and products interned, each device's
@@ -1044,23 +945,40 @@ public:
   void p_put(std::string_view product, std::string_view) {
     p_keys_.emplace_back(product_id(product), current_); // the device being folded
   }
+  // The "m" keys are each registered device's current MAC: written from the
+  // final states.
+  void m_move(std::string_view, std::string_view, std::string_view) {}
 
   result<void> prepare() override {
     product_order_ = product_names_.sorted();
     device_order_ = device_names_.sorted();
+    device_rank_ = interner::ranks(device_order_);
     return outcome::success();
   }
-  /// c and the first half of d, then the rest of d, then p and v.
-  std::size_t parts() const override { return 3; }
+  /// m (a sort and a key per device: the heaviest part, taken first), then c
+  /// and the first half of d, then the rest of d, then p and v.
+  std::size_t parts() const override { return 4; }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
-    if (part < 2) {
-      if (part == 0)
+    if (part == 0) {
+      // m: (mac, device), from each registered device's current MAC
+      std::vector<std::uint32_t> ids;
+      for (std::uint32_t d = 0; d < devices_.size(); ++d)
+        if (devices_[d].state.registered && !devices_[d].state.mac.empty()) ids.push_back(d);
+      sort_by_bytes(
+          ids, [&](std::uint32_t d) -> std::string_view { return devices_[d].state.mac; },
+          [&](std::uint32_t d) { return device_rank_[d]; });
+      for (auto d : ids)
+        ROWS_TRY(out.key("m").part(devices_[d].state.mac).part(device_names_.name(d)).empty());
+      return outcome::success();
+    }
+    if (part < 3) {
+      if (part == 1)
         for (auto p : product_order_)
           if (products_[p].has)
             ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
       fleet_row row;
-      for (auto d : half(device_order_, part))
+      for (auto d : half(device_order_, part - 1))
         if (devices_[d].state.registered) {
           to_row(devices_[d].state, devices_[d].last_seen, row);
           ROWS_TRY(out.key("d").part(device_names_.name(d)).row(row));
@@ -1069,12 +987,11 @@ public:
     }
     {
       const auto product_rank = interner::ranks(product_order_);
-      const auto device_rank = interner::ranks(device_order_);
       std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
       keyed.reserve(p_keys_.size());
       for (std::uint32_t i = 0; i < p_keys_.size(); ++i)
         keyed.emplace_back((std::uint64_t{product_rank[p_keys_[i].first]} << 32) |
-                               device_rank[p_keys_[i].second],
+                               device_rank_[p_keys_[i].second],
                            i);
       std::sort(keyed.begin(), keyed.end());
       for (std::size_t i = 0; i < keyed.size(); ++i) {
@@ -1110,7 +1027,8 @@ private:
   fleet_before was_;
   device_ids_ahead<device_col> ids_;
   std::uint32_t current_ = none;                            ///< the device being folded
-  std::vector<std::uint32_t> product_order_, device_order_; ///< prepare(): ids in key order
+  // prepare(): ids in key order, and each device's place in it
+  std::vector<std::uint32_t> product_order_, device_order_, device_rank_;
 };
 
 class fleet_view final : public projection {

@@ -175,6 +175,29 @@ BOOST_FIXTURE_TEST_CASE(device_status_filters_by_phase_and_searches_by_id_or_mac
   BOOST_TEST(q.device_status("18", {}, {}).value().items.empty());
 }
 
+BOOST_FIXTURE_TEST_CASE(device_status_shows_each_devices_current_fleet_state_and_mac, fixture) {
+  rollout();
+  w.given(events::device_came_online{"D3"}, "d3");
+  events::device_edited e;
+  e.device = "D3";
+  e.name = "meter-3b";
+  e.mac = "aa:bb:cc:00:00:3b";
+  w.given(e, "d3");
+  project();
+  queries q{*kv};
+  auto by_id = q.device_status("17", {std::nullopt, "D3"}, {}).value();
+  BOOST_REQUIRE_EQUAL(by_id.items.size(), 1u);
+  BOOST_TEST(by_id.items[0].device.online);
+  BOOST_TEST(by_id.items[0].device.name == "meter-3b");
+  BOOST_TEST(by_id.items[0].device.mac == "aa:bb:cc:00:00:3b");
+  // Found by its new MAC only; a device in no execution of the task is not.
+  BOOST_TEST(
+      (devices_of(q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:3b"}, {}).value()) ==
+       std::set<std::string>{"D3"}));
+  BOOST_TEST(q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:03"}, {}).value().items.empty());
+  BOOST_TEST(q.device_status("18", {std::nullopt, "aa:bb:cc:00:00:3b"}, {}).value().items.empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(fleet_catalog_and_groups_reflect_the_log, fixture) {
   rollout();
   BOOST_REQUIRE(
