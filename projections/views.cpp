@@ -752,8 +752,7 @@ class executions_view final : public projection {
 public:
   std::string_view name() const override { return "executions"; }
   bool wants(std::string_view type) const override {
-    return type.starts_with("execution.") || type == "task.started" ||
-           type == "task.wave_advanced";
+    return type.starts_with("execution.") || type == "task.started" || type == "task.wave_advanced";
   }
   void apply(view_txn& tx, const envelope_view& env, const event* ev) const override {
     thread_local std::string key; // reused: no allocation per event
@@ -961,15 +960,29 @@ public:
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part == 0) {
-      // m: (mac, device), from each registered device's current MAC
-      std::vector<std::uint32_t> ids;
+      // m: (mac, device), from each registered device's current MAC. The
+      // MACs are copied out once, side by side, and sorted there: sorting
+      // through the states read each one's string again at every pass.
+      struct mac_of {
+        std::size_t at;
+        std::uint32_t size, device;
+      };
+      std::string macs;
+      std::vector<mac_of> keys;
       for (std::uint32_t d = 0; d < devices_.size(); ++d)
-        if (devices_[d].state.registered && !devices_[d].state.mac.empty()) ids.push_back(d);
-      sort_by_bytes(
-          ids, [&](std::uint32_t d) -> std::string_view { return devices_[d].state.mac; },
-          [&](std::uint32_t d) { return device_rank_[d]; });
-      for (auto d : ids)
-        ROWS_TRY(out.key("m").part(devices_[d].state.mac).part(device_names_.name(d)).empty());
+        if (const auto& st = devices_[d].state; st.registered && !st.mac.empty()) {
+          keys.push_back({macs.size(), static_cast<std::uint32_t>(st.mac.size()), d});
+          macs.append(st.mac);
+        }
+      auto mac = [&](std::uint32_t i) {
+        return std::string_view{macs}.substr(keys[i].at, keys[i].size);
+      };
+      std::vector<std::uint32_t> order(keys.size());
+      for (std::uint32_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+      sort_by_bytes(order, mac, [&](std::uint32_t i) { return device_rank_[keys[i].device]; });
+      for (auto i : order)
+        ROWS_TRY(out.key("m").part(mac(i)).part(device_names_.name(keys[i].device)).empty());
       return outcome::success();
     }
     if (part < 3) {
@@ -986,17 +999,29 @@ public:
       return outcome::success();
     }
     {
+      // p: (product, device) in key order by two counting sorts (device
+      // rank, then product rank, stable), not a sort of them all.
       const auto product_rank = interner::ranks(product_order_);
-      std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
-      keyed.reserve(p_keys_.size());
-      for (std::uint32_t i = 0; i < p_keys_.size(); ++i)
-        keyed.emplace_back((std::uint64_t{product_rank[p_keys_[i].first]} << 32) |
-                               device_rank_[p_keys_[i].second],
-                           i);
-      std::sort(keyed.begin(), keyed.end());
-      for (std::size_t i = 0; i < keyed.size(); ++i) {
-        if (i > 0 && keyed[i].first == keyed[i - 1].first) continue; // put twice: one key
-        const auto& [p, d] = p_keys_[keyed[i].second];
+      auto by = [&](const std::vector<std::uint32_t>& in, std::size_t ranks, auto&& rank) {
+        std::vector<std::uint32_t> at(ranks + 1, 0), out(in.size());
+        for (auto i : in)
+          ++at[rank(i) + 1];
+        for (std::size_t r = 0; r < ranks; ++r)
+          at[r + 1] += at[r];
+        for (auto i : in)
+          out[at[rank(i)]++] = i;
+        return out;
+      };
+      std::vector<std::uint32_t> keys(p_keys_.size());
+      for (std::uint32_t i = 0; i < keys.size(); ++i)
+        keys[i] = i;
+      keys = by(keys, device_rank_.size(),
+                [&](std::uint32_t i) { return device_rank_[p_keys_[i].second]; });
+      keys = by(keys, product_rank.size(),
+                [&](std::uint32_t i) { return product_rank[p_keys_[i].first]; });
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0 && p_keys_[keys[i]] == p_keys_[keys[i - 1]]) continue; // put twice: one key
+        const auto& [p, d] = p_keys_[keys[i]];
         ROWS_TRY(out.key("p").part(product_names_.name(p)).part(device_names_.name(d)).empty());
       }
     }
@@ -1026,7 +1051,7 @@ private:
   std::string key_;
   fleet_before was_;
   device_ids_ahead<device_col> ids_;
-  std::uint32_t current_ = none;                            ///< the device being folded
+  std::uint32_t current_ = none; ///< the device being folded
   // prepare(): ids in key order, and each device's place in it
   std::vector<std::uint32_t> product_order_, device_order_, device_rank_;
 };
@@ -1246,35 +1271,37 @@ void audit_offset(std::string& value, std::uint64_t position) {
   value.push_back(static_cast<char>(off & 0xFF));
 }
 
-/// The audit view in columns: each correlation's positions (already in order).
+/// The audit view in columns: each correlation's rows as they will be
+/// written (its positions come in order, so each block's row is appended to
+/// until the next position falls in a later block): 2 bytes per event, and
+/// no vector of a million positions regrown and copied.
 class audit_columns final : public columnar_fold {
 public:
   void apply(const envelope_view& env, const event*) override {
     if (env.meta.correlation.empty()) return;
     bool added;
     const auto id = names_.intern(env.meta.correlation, added);
-    if (added) positions_.emplace_back();
-    positions_[id].push_back(env.position());
+    if (added) blocks_.emplace_back();
+    auto& rows = blocks_[id];
+    const std::uint64_t p = env.position();
+    const std::uint64_t block = p - p % audit_block;
+    if (rows.empty() || rows.back().first != block) rows.emplace_back(block, std::string{});
+    audit_offset(rows.back().second, p);
   }
   result<void> write_part(std::size_t, storage::ingest_writer& out) override {
-    std::string key, value;
-    for (auto id : names_.sorted()) {
-      const auto& ps = positions_[id];
-      for (std::size_t i = 0; i < ps.size();) {
-        const std::uint64_t block = ps[i] - ps[i] % audit_block;
-        value.clear();
-        for (; i < ps.size() && ps[i] - ps[i] % audit_block == block; ++i)
-          audit_offset(value, ps[i]);
+    std::string key;
+    for (auto id : names_.sorted())
+      for (const auto& [block, value] : blocks_[id]) {
         audit_key(key, names_.name(id), block);
         ROWS_TRY(out.put(key, value));
       }
-    }
     return outcome::success();
   }
 
 private:
   interner names_;
-  std::vector<std::vector<std::uint64_t>> positions_;
+  /// Per correlation: (block start, the block's row) in block order.
+  std::vector<std::vector<std::pair<std::uint64_t, std::string>>> blocks_;
 };
 
 class audit_view final : public projection {
