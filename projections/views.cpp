@@ -256,6 +256,28 @@ void sort_by_bytes(std::vector<std::uint32_t>& ids, Name&& name, Tie&& tie) {
     ids[i] = items[i].id;
 }
 
+/// A column: a vector whose items never move. It grows by blocks of 4,096
+/// items instead of doubling, so growing never copies a million rows (nor
+/// holds the old and the new copy at once).
+template <class T> class column {
+public:
+  T& operator[](std::size_t i) noexcept { return blocks_[i >> shift][i & mask]; }
+  const T& operator[](std::size_t i) const noexcept { return blocks_[i >> shift][i & mask]; }
+  std::size_t size() const noexcept { return size_; }
+  T& back() noexcept { return (*this)[size_ - 1]; }
+  template <class... A> T& emplace_back(A&&... a) {
+    if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<T[]>(mask + 1));
+    T& t = (*this)[size_++];
+    t = T{std::forward<A>(a)...};
+    return t;
+  }
+
+private:
+  static constexpr std::size_t shift = 12, mask = (std::size_t{1} << shift) - 1;
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t size_ = 0;
+};
+
 /// Dense ids (0, 1, ...) for strings: an open-addressing table of
 /// (32-bit hash tag, id + 1) words, one probe sequence per lookup; the last
 /// id found is checked first (consecutive events often share an id).
@@ -283,7 +305,7 @@ public:
     while (index_[i] != 0)
       i = (i + 1) & mask;
     names_.emplace_back(s);
-    hashes_.push_back(h);
+    hashes_.emplace_back(h);
     index_[i] = ((h >> 32) << 32) | names_.size();
     added = true;
     return last_ = static_cast<std::uint32_t>(names_.size() - 1);
@@ -344,32 +366,11 @@ private:
     index_.swap(bigger);
   }
 
-  std::vector<std::string> names_;
-  std::vector<std::uint64_t> hashes_;
+  // In columns: a million names never relocated (nor held twice) as they grow.
+  column<std::string> names_;
+  column<std::uint64_t> hashes_;
   std::vector<std::uint64_t> index_;
   std::uint32_t last_ = none;
-};
-
-/// A column: a vector whose items never move. It grows by blocks of 4,096
-/// items instead of doubling, so growing never copies a million rows (nor
-/// holds the old and the new copy at once).
-template <class T> class column {
-public:
-  T& operator[](std::size_t i) noexcept { return blocks_[i >> shift][i & mask]; }
-  const T& operator[](std::size_t i) const noexcept { return blocks_[i >> shift][i & mask]; }
-  std::size_t size() const noexcept { return size_; }
-  T& back() noexcept { return (*this)[size_ - 1]; }
-  template <class... A> T& emplace_back(A&&... a) {
-    if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<T[]>(mask + 1));
-    T& t = (*this)[size_++];
-    t = T{std::forward<A>(a)...};
-    return t;
-  }
-
-private:
-  static constexpr std::size_t shift = 12, mask = (std::size_t{1} << shift) - 1;
-  std::vector<std::unique_ptr<T[]>> blocks_;
-  std::size_t size_ = 0;
 };
 
 /// The dense id of `key` in `names`, growing `columns` (one entry per id) when
