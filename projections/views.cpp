@@ -258,23 +258,40 @@ void sort_by_bytes(std::vector<std::uint32_t>& ids, Name&& name, Tie&& tie) {
 
 /// A column: a vector whose items never move. It grows by blocks of 4,096
 /// items instead of doubling, so growing never copies a million rows (nor
-/// holds the old and the new copy at once).
+/// holds the old and the new copy at once). A block is raw memory: each item
+/// is constructed once, when added (not built empty with its block, then
+/// assigned).
 template <class T> class column {
 public:
-  T& operator[](std::size_t i) noexcept { return blocks_[i >> shift][i & mask]; }
-  const T& operator[](std::size_t i) const noexcept { return blocks_[i >> shift][i & mask]; }
+  column() = default;
+  column(const column&) = delete;
+  column& operator=(const column&) = delete;
+  ~column() {
+    for (std::size_t i = 0; i < size_; ++i)
+      (*this)[i].~T();
+  }
+  T& operator[](std::size_t i) noexcept { return *std::launder(reinterpret_cast<T*>(at(i))); }
+  const T& operator[](std::size_t i) const noexcept {
+    return *std::launder(reinterpret_cast<const T*>(at(i)));
+  }
   std::size_t size() const noexcept { return size_; }
   T& back() noexcept { return (*this)[size_ - 1]; }
   template <class... A> T& emplace_back(A&&... a) {
-    if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<T[]>(mask + 1));
-    T& t = (*this)[size_++];
-    t = T{std::forward<A>(a)...};
-    return t;
+    if ((size_ & mask) == 0) blocks_.emplace_back(new block); // not zeroed
+    T* t = ::new (static_cast<void*>(at(size_))) T{std::forward<A>(a)...};
+    ++size_;
+    return *t;
   }
 
 private:
   static constexpr std::size_t shift = 12, mask = (std::size_t{1} << shift) - 1;
-  std::vector<std::unique_ptr<T[]>> blocks_;
+  struct block {
+    alignas(T) std::byte bytes[(mask + 1) * sizeof(T)];
+  };
+  std::byte* at(std::size_t i) const noexcept {
+    return blocks_[i >> shift]->bytes + (i & mask) * sizeof(T);
+  }
+  std::vector<std::unique_ptr<block>> blocks_;
   std::size_t size_ = 0;
 };
 
