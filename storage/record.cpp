@@ -36,7 +36,8 @@ inline bool get_varint_fast(std::string_view& in, std::uint64_t& v) noexcept {
   return get_varint(in, v);
 }
 
-bool get_string(std::string_view& in, std::string_view& s) {
+// Inlined: it is called seven times per record, a million records per second.
+[[gnu::always_inline]] inline bool get_string(std::string_view& in, std::string_view& s) {
   std::uint64_t n;
   if (!get_varint_fast(in, n) || n > in.size()) return false;
   s = in.substr(0, static_cast<std::size_t>(n));

@@ -63,9 +63,9 @@ inline std::string be64(std::uint64_t v) {
   return s;
 }
 inline std::uint64_t read_be64(const char* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }
 /// Reads 8 bytes; a shorter value is a caller's bug, checked by its callers.

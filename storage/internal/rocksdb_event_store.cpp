@@ -202,8 +202,10 @@ result<void> log_state::scan_records(std::uint64_t from, std::size_t max, F&& on
   return c.scan(static_cast<std::size_t>(n), std::forward<F>(on_record));
 }
 
-/// A record that decoded, checked against its key.
-result<void> check_record(std::uint64_t pos, result<void> decoded, log_position says) {
+/// A record that decoded, checked against its key. `says` is read here, after
+/// `decoded` was made (by reference: the order in which a call's arguments
+/// are evaluated is unspecified, and a copy could be taken before decoding).
+result<void> check_record(std::uint64_t pos, result<void> decoded, const log_position& says) {
   if (!decoded)
     return fail(errc::corruption, fmt::format("record at position {}: {}", pos, error_detail()));
   if (says() != pos)
@@ -233,7 +235,6 @@ namespace {
 /// decodes them: the records are copied into one buffer first and parsed
 /// after, so the views never point into a buffer that grew.
 result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page) {
-  page.events.clear();
   page.bytes.clear();
   page.ends.clear();
   page.owned.clear();
@@ -243,14 +244,15 @@ result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page) {
     page.ends.push_back(page.bytes.size());
     return ok();
   });
+  // The previous page's views are reused: decode_record sets every field.
+  page.events.resize(page.ends.size());
   std::size_t begin = 0;
-  page.events.reserve(page.ends.size());
   for (std::size_t i = 0; i < page.ends.size(); ++i) {
-    auto& e = page.events.emplace_back();
+    auto& e = page.events[i];
     const std::string_view bytes{page.bytes.data() + begin, page.ends[i] - begin};
     begin = page.ends[i];
     if (auto checked = check_record(first + i, decode_record(bytes, e), e.position); !checked) {
-      page.events.pop_back();
+      page.events.resize(i);
       return checked;
     }
   }
