@@ -28,6 +28,7 @@
 #include "base/uuid.hpp"
 #include "events/envelope.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
