@@ -733,9 +733,10 @@ namespace {
 /// by each group of views, then reused for a later page.
 struct read_ahead_page {
   storage::log_page page;
-  fold_error error;        ///< reading failed: the run ends here
-  std::uint64_t ready = 0; ///< n + 1 once it holds page n
-  int folded = 0;          ///< groups of views done with it
+  fold_error error;          ///< reading failed: the run ends here
+  std::uint64_t ready = 0;   ///< n + 1 once it holds page n (its records read)
+  std::uint64_t decoded = 0; ///< n + 1 once page n's records are decoded
+  int folded = 0;            ///< groups of views done with it
 };
 
 } // namespace
@@ -771,10 +772,12 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
         if (stop) return;
       }
       b.folded = 0;
-      if (auto r = pages_of->next(opts_.read_page, b.page); !r)
+      // Records only: this thread's CPU is the pipeline's head, so the
+      // caller's thread decodes them (log_page::decode) before folding.
+      if (auto r = pages_of->next(opts_.read_page, b.page, /*decode=*/false); !r)
         b.error = {r.error(), fmt::format("reading the log at position {}: {}",
                                           from + n * opts_.read_page, storage::error_detail())};
-      const bool last = b.error.ec || b.page.events.empty();
+      const bool last = b.error.ec || b.page.size() == 0;
       {
         std::lock_guard l{m};
         b.ready = n + 1;
@@ -784,16 +787,32 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
     }
   };
   // Folds every page into one group of views, in order, until the end, an
-  // error (returned; the others stop) or another group's error.
-  auto consume = [&](auto&& fold_page) -> fold_error {
+  // error (returned; the others stop) or another group's error. The group
+  // that `decodes` (the caller's) decodes each page first; the other waits
+  // for that.
+  auto consume = [&](bool decodes, auto&& fold_page) -> fold_error {
     for (std::uint64_t n = 0;; ++n) {
       auto& b = ring[n % depth];
       {
         std::unique_lock l{m};
-        cv.wait(l, [&] { return stop || b.ready == n + 1; });
+        cv.wait(l, [&] { return stop || (decodes ? b.ready : b.decoded) == n + 1; });
         if (stop) return {};
       }
-      if (b.error.ec || b.page.events.empty()) return {}; // a read error is reported below
+      if (decodes) {
+        fold_error e;
+        if (!b.error.ec && b.page.size() > 0)
+          if (auto d = b.page.decode(); !d)
+            e = {d.error(), fmt::format("reading the log at position {}: {}", b.page.first,
+                                        storage::error_detail())};
+        {
+          std::lock_guard l{m};
+          b.decoded = n + 1;
+          stop = stop || e.ec;
+        }
+        cv.notify_all();
+        if (e.ec) return e;
+      }
+      if (b.error.ec || b.page.size() == 0) return {}; // a read error is reported below
       fold_error e = fold_page(b.page.events);
       {
         std::lock_guard l{m};
@@ -813,8 +832,9 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
       auto& s = slots_[heavy];
       const fold_target mine[] = {{s.fold.get(), s.tx.get(), s.columns.get(), &heavy_pending}};
       projector_run_buffer buf;
-      return consume(
-          [&](std::span<const events::envelope_view> page) { return fold_group(mine, page, buf); });
+      return consume(false, [&](std::span<const events::envelope_view> page) {
+        return fold_group(mine, page, buf);
+      });
     });
   struct join { // on every way out: stop the threads that use this frame
     std::future<void>& p;
@@ -838,7 +858,7 @@ result<std::uint64_t> projector::catch_up_pipelined(std::uint64_t from, std::uin
   {
     join joined{producer, helped, m, cv, stop};
     helper_busy_ = heavy < slots_.size();
-    mine = consume([&](std::span<const events::envelope_view> page) -> fold_error {
+    mine = consume(true, [&](std::span<const events::envelope_view> page) -> fold_error {
       if (auto e = fold_group(others, page, buffer_); e.ec) return e;
       folded += page.size();
       uncommitted_ += page.size();

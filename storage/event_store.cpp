@@ -7,6 +7,7 @@
 namespace otaledger::storage {
 
 result<void> event_store::read_page(log_position from, std::size_t max, log_page& page) {
+  page.undecoded = false;
   page.events.clear();
   page.bytes.clear();
   page.ends.clear();
@@ -20,13 +21,13 @@ result<void> event_store::read_page(log_position from, std::size_t max, log_page
   return outcome::success();
 }
 
-result<void> log_reader::next(std::size_t max, log_page& page) {
+result<void> log_reader::next(std::size_t max, log_page& page, bool decode) {
   if (failed_) {
     page.events.clear();
     set_error_detail(detail_);
     return failed_;
   }
-  auto r = read_next(max, page);
+  auto r = read_next(max, page, decode);
   if (!r) {
     failed_ = r.error();
     detail_ = error_detail();
@@ -42,7 +43,7 @@ public:
       : store_(&store), next_(std::max<std::uint64_t>(from, 1)), last_(until) {}
 
 private:
-  result<void> read_next(std::size_t max, log_page& page) override {
+  result<void> read_next(std::size_t max, log_page& page, bool) override {
     const std::uint64_t n = next_ > last_ ? 0 : std::min<std::uint64_t>(max, last_ - next_ + 1);
     if (n == 0) {
       page.events.clear();

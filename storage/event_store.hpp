@@ -122,6 +122,17 @@ struct log_page {
   std::string bytes;                         ///< the stored records (RocksDB store)
   std::vector<std::size_t> ends;             ///< where each record ends in `bytes`
   std::vector<events::envelope> owned;       ///< owned envelopes (other stores)
+  /// Records read but not decoded yet (log_reader::next with `decode` off):
+  /// `events` is empty until decode().
+  bool undecoded = false;
+  std::uint64_t first = 0; ///< the position of the first undecoded record
+
+  /// The events of the page, decoded or not.
+  std::size_t size() const noexcept { return undecoded ? ends.size() : events.size(); }
+  /// Decodes the records of a page read with `decode` off into `events`,
+  /// checking each (CRC32C, its position): a damaged one is corruption, and
+  /// `events` then holds the good ones before it. Nothing to do otherwise.
+  result<void> decode();
 };
 
 /// Reads the log forward page by page over positions fixed when it is made
@@ -136,11 +147,14 @@ public:
   /// as event_store::read_page; an empty page once the reader is past its
   /// last position. An error ends the reader: the page holds the good
   /// events before the failing one, and every later call fails the same way.
-  result<void> next(std::size_t max, log_page& page);
+  /// With `decode` off, the RocksDB store leaves the records undecoded
+  /// (log_page::decode, on another thread, finds a damaged one); other
+  /// stores decode anyway.
+  result<void> next(std::size_t max, log_page& page, bool decode = true);
 
 protected:
   /// One page, as next() says, for a reader that has not failed yet.
-  virtual result<void> read_next(std::size_t max, log_page& page) = 0;
+  virtual result<void> read_next(std::size_t max, log_page& page, bool decode) = 0;
 
 private:
   std::error_code failed_;

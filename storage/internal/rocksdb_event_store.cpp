@@ -231,35 +231,54 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
 
 namespace {
 
-/// Reads up to `max` records of `c` into `page` (its events replaced) and
-/// decodes them: the records are copied into one buffer first and parsed
-/// after, so the views never point into a buffer that grew.
-result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page) {
+/// Reads up to `max` records of `c` into `page` (its events replaced) and,
+/// with `decode`, decodes them: the records are copied into one buffer first
+/// and decoded after, so the views never point into a buffer that grew.
+result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page, bool decode = true) {
+  page.events.clear();
   page.bytes.clear();
   page.ends.clear();
   page.owned.clear();
-  const std::uint64_t first = c.next_position();
+  page.first = c.next_position();
   auto r = c.scan(max, [&](std::uint64_t, std::string_view bytes) -> result<void> {
     page.bytes.append(bytes);
     page.ends.push_back(page.bytes.size());
     return ok();
   });
-  // The previous page's views are reused: decode_record sets every field.
-  page.events.resize(page.ends.size());
-  std::size_t begin = 0;
-  for (std::size_t i = 0; i < page.ends.size(); ++i) {
-    auto& e = page.events[i];
-    const std::string_view bytes{page.bytes.data() + begin, page.ends[i] - begin};
-    begin = page.ends[i];
-    if (auto checked = check_record(first + i, decode_record(bytes, e), e.position); !checked) {
-      page.events.resize(i);
-      return checked;
-    }
-  }
+  page.undecoded = true;
+  if (decode)
+    if (auto d = page.decode(); !d) return d;
   return r;
 }
 
 } // namespace
+
+} // namespace otaledger::storage::internal
+
+namespace otaledger::storage {
+
+// The RocksDB store's records (the only store that leaves a page undecoded).
+result<void> log_page::decode() {
+  if (!undecoded) return ok();
+  undecoded = false;
+  events.resize(ends.size());
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    auto& e = events[i];
+    const std::string_view record{bytes.data() + begin, ends[i] - begin};
+    begin = ends[i];
+    if (auto checked = internal::check_record(first + i, decode_record(record, e), e.position);
+        !checked) {
+      events.resize(i);
+      return checked;
+    }
+  }
+  return outcome::success();
+}
+
+} // namespace otaledger::storage
+
+namespace otaledger::storage::internal {
 
 result<void> log_state::read_page(std::uint64_t from, std::size_t max, log_page& page) const {
   const auto h = head();
@@ -281,8 +300,8 @@ result<std::unique_ptr<log_reader>> log_state::read_forward(std::uint64_t from,
         : c_(std::move(db), next, last) {}
 
   private:
-    result<void> read_next(std::size_t max, log_page& page) override {
-      return read_page_from(c_, max, page);
+    result<void> read_next(std::size_t max, log_page& page, bool decode) override {
+      return read_page_from(c_, max, page, decode);
     }
 
     log_cursor c_;

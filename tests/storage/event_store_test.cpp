@@ -432,18 +432,24 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_forward_reader_reads_the_same_events_as_read_all
         const std::uint64_t last = std::min(until, head);
         auto want = first > last ? std::vector<events::envelope>{}
                                  : s.read_all(log_position{first}, last - first + 1).value();
-        auto reader = s.read_forward(log_position{from}, log_position{until});
-        std::vector<events::envelope> got;
-        for (;;) {
-          BOOST_REQUIRE(reader->next(max, page));
-          BOOST_REQUIRE(page.events.size() <= max);
-          if (page.events.empty()) break;
-          for (const auto& e : page.events)
-            got.push_back(e.to_envelope());
+        // Decoded by the reader, or read undecoded and decoded after.
+        for (bool decode : {true, false}) {
+          auto reader = s.read_forward(log_position{from}, log_position{until});
+          std::vector<events::envelope> got;
+          for (;;) {
+            BOOST_REQUIRE(reader->next(max, page, decode));
+            BOOST_REQUIRE(page.size() <= max);
+            if (page.size() == 0) break;
+            BOOST_REQUIRE(page.decode());
+            for (const auto& e : page.events)
+              got.push_back(e.to_envelope());
+          }
+          BOOST_TEST((got == want), "from " << from << " until " << until << " max " << max
+                                            << " decode " << decode);
+          BOOST_REQUIRE(reader->next(max, page, decode));
+          BOOST_TEST(page.size() == 0u);
+          BOOST_TEST(page.events.empty());
         }
-        BOOST_TEST((got == want), "from " << from << " until " << until << " max " << max);
-        BOOST_REQUIRE(reader->next(max, page));
-        BOOST_TEST(page.events.empty());
       }
 }
 

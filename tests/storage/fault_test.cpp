@@ -208,6 +208,18 @@ BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_record_is_reported_with_its_posi
   BOOST_REQUIRE(!again);
   BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
   BOOST_TEST(page.events.empty());
+  // Read with decoding left for later, the page reads; decoding it finds
+  // the damage at its position and keeps what precedes it.
+  auto later = env.store().read_forward(log_position{4}, log_position{10});
+  BOOST_REQUIRE(later->next(100, page, /*decode=*/false));
+  BOOST_TEST(page.size() == 7u);
+  BOOST_TEST(page.events.empty());
+  auto d = page.decode();
+  BOOST_REQUIRE(!d);
+  BOOST_TEST((d.error() == errc::corruption));
+  BOOST_TEST(error_detail() == "record at position 6: the record failed its CRC32C check");
+  BOOST_TEST(page.events.size() == 2u);
+  BOOST_TEST(page.events.back().position() == 5u);
 
   // A subscription delivers up to the damage and stops there.
   otaledger::testing::collector c;
