@@ -1,6 +1,7 @@
 #include "storage/event_store.hpp"
 
 #include "storage/errc.hpp"
+#include "storage/record.hpp"
 
 #include <algorithm>
 
@@ -18,6 +19,22 @@ result<void> event_store::read_page(log_position from, std::size_t max, log_page
   }
   page.owned = std::move(r).value();
   page.events.assign(page.owned.begin(), page.owned.end());
+  return outcome::success();
+}
+
+result<void> log_page::decode() {
+  if (!undecoded) return outcome::success();
+  undecoded = false;
+  events.resize(ends.size());
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    const std::string_view record{bytes.data() + begin, ends[i] - begin};
+    begin = ends[i];
+    if (auto r = decode_record_at(first + i, record, events[i]); !r) {
+      events.resize(i);
+      return r;
+    }
+  }
   return outcome::success();
 }
 

@@ -133,4 +133,27 @@ result<void> decode_record(std::string_view bytes, events::envelope& e) {
   return ok();
 }
 
+namespace {
+
+template <class Envelope>
+result<void> decode_at(std::uint64_t position, std::string_view bytes, Envelope& e) {
+  if (auto d = decode_record(bytes, e); !d)
+    return corrupt(fmt::format("record at position {}: {}", position, error_detail()));
+  if (e.position() != position)
+    return corrupt(
+        fmt::format("record at position {}: it says it is position {}", position, e.position()));
+  return ok();
+}
+
+} // namespace
+
+result<void> decode_record_at(std::uint64_t position, std::string_view bytes,
+                              events::envelope_view& e) {
+  return decode_at(position, bytes, e);
+}
+
+result<void> decode_record_at(std::uint64_t position, std::string_view bytes, events::envelope& e) {
+  return decode_at(position, bytes, e);
+}
+
 } // namespace otaledger::storage

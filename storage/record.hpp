@@ -50,6 +50,12 @@ void encode_record(const events::envelope_view& r, std::string& out);
 result<void> decode_record(std::string_view bytes, events::envelope_view& e);
 /// decode_record into an owning envelope.
 result<void> decode_record(std::string_view bytes, events::envelope& e);
+/// decode_record of the record stored at `position`, checked against it: any
+/// failure is errc::corruption whose error_detail() starts "record at
+/// position P: ".
+result<void> decode_record_at(std::uint64_t position, std::string_view bytes,
+                              events::envelope_view& e);
+result<void> decode_record_at(std::uint64_t position, std::string_view bytes, events::envelope& e);
 
 /// Big-endian fixed 64-bit integers: bytewise key order is numeric order.
 inline void put_be64(char* p, std::uint64_t v) noexcept {

@@ -202,18 +202,6 @@ result<void> log_state::scan_records(std::uint64_t from, std::size_t max, F&& on
   return c.scan(static_cast<std::size_t>(n), std::forward<F>(on_record));
 }
 
-/// A record that decoded, checked against its key. `says` is read here, after
-/// `decoded` was made (by reference: the order in which a call's arguments
-/// are evaluated is unspecified, and a copy could be taken before decoding).
-result<void> check_record(std::uint64_t pos, result<void> decoded, const log_position& says) {
-  if (!decoded)
-    return fail(errc::corruption, fmt::format("record at position {}: {}", pos, error_detail()));
-  if (says() != pos)
-    return fail(errc::corruption,
-                fmt::format("record at position {}: it says it is position {}", pos, says()));
-  return ok();
-}
-
 result<void> log_state::read_into(std::uint64_t from, std::size_t max,
                                   std::vector<events::envelope>& out) const {
   // Room for exactly what is there (a subscription asks for up to a page
@@ -223,7 +211,7 @@ result<void> log_state::read_into(std::uint64_t from, std::size_t max,
   if (start <= h) out.reserve(out.size() + std::min<std::uint64_t>(max, h - start + 1));
   return scan_records(from, max, [&](std::uint64_t pos, std::string_view bytes) -> result<void> {
     auto& e = out.emplace_back();
-    auto r = check_record(pos, decode_record(bytes, e), e.position);
+    auto r = decode_record_at(pos, bytes, e);
     if (!r) out.pop_back();
     return r;
   });
@@ -252,33 +240,6 @@ result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page, bool
 }
 
 } // namespace
-
-} // namespace otaledger::storage::internal
-
-namespace otaledger::storage {
-
-// The RocksDB store's records (the only store that leaves a page undecoded).
-result<void> log_page::decode() {
-  if (!undecoded) return ok();
-  undecoded = false;
-  events.resize(ends.size());
-  std::size_t begin = 0;
-  for (std::size_t i = 0; i < ends.size(); ++i) {
-    auto& e = events[i];
-    const std::string_view record{bytes.data() + begin, ends[i] - begin};
-    begin = ends[i];
-    if (auto checked = internal::check_record(first + i, decode_record(record, e), e.position);
-        !checked) {
-      events.resize(i);
-      return checked;
-    }
-  }
-  return outcome::success();
-}
-
-} // namespace otaledger::storage
-
-namespace otaledger::storage::internal {
 
 result<void> log_state::read_page(std::uint64_t from, std::size_t max, log_page& page) const {
   const auto h = head();
