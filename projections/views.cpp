@@ -466,6 +466,28 @@ std::span<const std::uint32_t> half(const std::vector<std::uint32_t>& ids, std::
   return k == 0 ? all.first(ids.size() / 2) : all.subspan(ids.size() / 2);
 }
 
+/// Items keyed (group, device), in key order without a sort of them all:
+/// each group (`group_order`: groups in key order) gets a range of
+/// `sizes[group]` slots, filled by walking the devices in key order;
+/// `items_of(device, put)` calls put(group, item) for each of the device's
+/// items (at most one per group).
+template <class ItemsOf>
+std::vector<std::uint32_t> by_group_then_device(const std::vector<std::uint32_t>& group_order,
+                                                const std::vector<std::size_t>& sizes,
+                                                const std::vector<std::uint32_t>& device_order,
+                                                ItemsOf&& items_of) {
+  std::vector<std::size_t> next(sizes.size());
+  std::size_t at = 0;
+  for (auto g : group_order) {
+    next[g] = at;
+    at += sizes[g];
+  }
+  std::vector<std::uint32_t> out(at);
+  for (auto d : device_order)
+    items_of(d, [&](std::uint32_t group, std::uint32_t item) { out[next[group]++] = item; });
+  return out;
+}
+
 /// Returns a failed result<void> (usable as one statement anywhere).
 #define ROWS_TRY(...)                                                                              \
   do {                                                                                             \
@@ -646,19 +668,15 @@ public:
 
   result<void> prepare() override {
     task_order_ = task_names_.sorted();
-    // Executions in (task, device) order without a sort of them all: a
-    // slot range per task (tasks in key order), filled by walking the
-    // devices in key order (a device has at most one execution per task).
-    std::vector<std::size_t> next(tasks_.size());
-    std::size_t at = 0;
-    for (auto t : task_order_) {
-      next[t] = at;
-      at += tasks_[t].executions;
-    }
-    exec_order_.resize(execs_.size());
-    for (auto d : device_names_.sorted())
-      for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
-        exec_order_[next[execs_[i].task]++] = i;
+    // Executions in (task, device) order (a device has one per task at most).
+    std::vector<std::size_t> sizes(tasks_.size());
+    for (std::uint32_t t = 0; t < sizes.size(); ++t)
+      sizes[t] = tasks_[t].executions;
+    exec_order_ =
+        by_group_then_device(task_order_, sizes, device_names_.sorted(), [&](auto d, auto put) {
+          for (std::uint32_t i = devices_[d].first_exec; i != none; i = execs_[i].next_of_device)
+            put(execs_[i].task, i);
+        });
     return outcome::success();
   }
   /// c and the first half of t, then the rest of t and w, then x (parts of
@@ -960,7 +978,10 @@ public:
     c = by < 0 && c == 0 ? 0 : c + static_cast<std::uint64_t>(by);
   }
   void p_put(std::string_view product, std::string_view) {
-    p_keys_.emplace_back(product_id(product), current_); // the device being folded
+    // The device being folded; put once, when it first registers.
+    const auto p = product_id(product);
+    devices_[current_].p_product = p;
+    ++products_[p].p_keys;
   }
   // The "m" keys are each registered device's current MAC: written from the
   // final states.
@@ -1016,33 +1037,19 @@ public:
         }
       return outcome::success();
     }
-    {
-      // p: (product, device) in key order by two counting sorts (device
-      // rank, then product rank, stable), not a sort of them all.
-      const auto product_rank = interner::ranks(product_order_);
-      auto by = [&](const std::vector<std::uint32_t>& in, std::size_t ranks, auto&& rank) {
-        std::vector<std::uint32_t> at(ranks + 1, 0), out(in.size());
-        for (auto i : in)
-          ++at[rank(i) + 1];
-        for (std::size_t r = 0; r < ranks; ++r)
-          at[r + 1] += at[r];
-        for (auto i : in)
-          out[at[rank(i)]++] = i;
-        return out;
-      };
-      std::vector<std::uint32_t> keys(p_keys_.size());
-      for (std::uint32_t i = 0; i < keys.size(); ++i)
-        keys[i] = i;
-      keys = by(keys, device_rank_.size(),
-                [&](std::uint32_t i) { return device_rank_[p_keys_[i].second]; });
-      keys = by(keys, product_rank.size(),
-                [&](std::uint32_t i) { return product_rank[p_keys_[i].first]; });
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (i > 0 && p_keys_[keys[i]] == p_keys_[keys[i - 1]]) continue; // put twice: one key
-        const auto& [p, d] = p_keys_[keys[i]];
-        ROWS_TRY(out.key("p").part(product_names_.name(p)).part(device_names_.name(d)).empty());
-      }
-    }
+    // p: (product, device)
+    std::vector<std::size_t> sizes(products_.size());
+    for (std::uint32_t p = 0; p < sizes.size(); ++p)
+      sizes[p] = products_[p].p_keys;
+    const auto p_keys =
+        by_group_then_device(product_order_, sizes, device_order_, [&](auto d, auto put) {
+          if (devices_[d].p_product != none) put(devices_[d].p_product, d);
+        });
+    for (auto d : p_keys)
+      ROWS_TRY(out.key("p")
+                   .part(product_names_.name(devices_[d].p_product))
+                   .part(device_names_.name(d))
+                   .empty());
     for (const auto& [k, n] : versions_)
       if (n != 0) ROWS_TRY(out.key("v").part(k).row(count_row{n}));
     return outcome::success();
@@ -1052,10 +1059,12 @@ private:
   struct device_col {
     domain::device_state state;
     base::timestamp last_seen;
+    std::uint32_t p_product = none; ///< the product of its "p" key (none: no key)
   };
   struct product_col {
     bool has = false;
     product_counts_row counts;
+    std::size_t p_keys = 0;
   };
   std::uint32_t product_id(std::string_view product) {
     return column_id(product_names_, products_, product);
@@ -1064,8 +1073,7 @@ private:
   interner device_names_, product_names_;
   column<device_col> devices_;
   column<product_col> products_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> p_keys_; ///< (product, device)
-  std::map<std::string, std::uint64_t, std::less<>> versions_;  ///< "product\0kind\0version"
+  std::map<std::string, std::uint64_t, std::less<>> versions_; ///< "product\0kind\0version"
   std::string key_;
   fleet_before was_;
   device_ids_ahead<device_col> ids_;
