@@ -37,8 +37,9 @@ class ingest_writer;
 namespace otaledger::projections {
 
 /// Bumped whenever a view's fold or row layout changes (2: the audit view's
-/// blocks; 3: the device rows and MAC index left executions for fleet). `otaledger serve` compares it with the format recorded in the
-/// data directory and refolds every view from the log when they differ
+/// blocks; 3: the device rows and MAC index left executions for fleet).
+/// `otaledger serve` compares it with the format recorded in the data
+/// directory and refolds every view from the log when they differ
 /// (reset_views_for_format, projector.hpp).
 inline constexpr std::uint32_t view_format = 3;
 

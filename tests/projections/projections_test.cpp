@@ -191,9 +191,8 @@ BOOST_FIXTURE_TEST_CASE(device_status_shows_each_devices_current_fleet_state_and
   BOOST_TEST(by_id.items[0].device.name == "meter-3b");
   BOOST_TEST(by_id.items[0].device.mac == "aa:bb:cc:00:00:3b");
   // Found by its new MAC only; a device in no execution of the task is not.
-  BOOST_TEST(
-      (devices_of(q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:3b"}, {}).value()) ==
-       std::set<std::string>{"D3"}));
+  BOOST_TEST((devices_of(q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:3b"}, {}).value()) ==
+              std::set<std::string>{"D3"}));
   BOOST_TEST(q.device_status("17", {std::nullopt, "aa:bb:cc:00:00:03"}, {}).value().items.empty());
   BOOST_TEST(q.device_status("18", {std::nullopt, "aa:bb:cc:00:00:3b"}, {}).value().items.empty());
 }
