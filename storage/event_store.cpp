@@ -4,6 +4,7 @@
 #include "storage/record.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace otaledger::storage {
 
@@ -22,9 +23,13 @@ result<void> event_store::read_page(log_position from, std::size_t max, log_page
   return outcome::success();
 }
 
+// Shrinking `events` (resize) then frees nothing and runs no code.
+static_assert(std::is_trivially_destructible_v<events::envelope_view>);
+
 result<void> log_page::decode() {
   if (!undecoded) return outcome::success();
   undecoded = false;
+  if (spare_.size() >= ends.size()) events.swap(spare_); // events is empty
   events.resize(ends.size());
   std::size_t begin = 0;
   for (std::size_t i = 0; i < ends.size(); ++i) {

@@ -129,10 +129,20 @@ struct log_page {
 
   /// The events of the page, decoded or not.
   std::size_t size() const noexcept { return undecoded ? ends.size() : events.size(); }
+  /// Empties `events` but keeps its envelopes for the next decode() to fill:
+  /// constructing 4,096 envelopes afresh for every page cost ~4 % of a
+  /// rebuild's CPU.
+  void clear_events() noexcept {
+    if (events.size() > spare_.size()) events.swap(spare_);
+    events.clear();
+  }
   /// Decodes the records of a page read with `decode` off into `events`,
   /// checking each (CRC32C, its position): a damaged one is corruption, and
   /// `events` then holds the good ones before it. Nothing to do otherwise.
   result<void> decode();
+
+private:
+  std::vector<events::envelope_view> spare_; ///< constructed envelopes, for decode()
 };
 
 /// Reads the log forward page by page over positions fixed when it is made

@@ -223,7 +223,7 @@ namespace {
 /// with `decode`, decodes them: the records are copied into one buffer first
 /// and decoded after, so the views never point into a buffer that grew.
 result<void> read_page_from(log_cursor& c, std::size_t max, log_page& page, bool decode = true) {
-  page.events.clear();
+  page.clear_events();
   page.bytes.clear();
   page.ends.clear();
   page.owned.clear();
