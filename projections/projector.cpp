@@ -1,6 +1,7 @@
 #include "projections/projector.hpp"
 
 #include "base/errc.hpp"
+#include "base/short_equal.hpp"
 #include "events/event.hpp"
 #include "projections/internal/errors.hpp"
 #include "projections/views.hpp"
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -506,7 +506,7 @@ fold_error fold_group(std::span<const fold_target> views,
     const auto events = page.subspan(from, std::min(run, page.size() - from));
     for (std::size_t i = 0; i < events.size(); ++i) {
       const auto& env = events[i];
-      if (!known || env.type != type) { // runs of one type are common
+      if (!known || !base::short_equal(env.type, type)) { // runs of one type are common
         wants = needs = 0;
         for (std::size_t k = 0; k < views.size(); ++k)
           if (views[k].fold->wants(env.type)) {

@@ -3,12 +3,14 @@
 
 #include "base/crc32c.hpp"
 #include "base/errc.hpp"
+#include "base/short_equal.hpp"
 #include "base/time.hpp"
 #include "base/uuid.hpp"
 #include "base/worker.hpp"
 
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -106,6 +108,33 @@ BOOST_AUTO_TEST_CASE(crc32c_detects_a_flipped_bit) {
   auto c = base::crc32c(s);
   s[3] ^= 0x10;
   BOOST_TEST(base::crc32c(s) != c);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(short_strings)
+
+BOOST_AUTO_TEST_CASE(short_equal_finds_a_difference_at_every_byte_of_every_length) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    // Padded on both sides: reading outside the n bytes would be caught by
+    // the sanitizers, and a word read past the end would see the padding.
+    const std::string a = "<<<<<<<<" + std::string(n, 'x') + ">>>>>>>>";
+    const std::string_view av = std::string_view{a}.substr(8, n);
+    std::string b = "[[[[[[[[" + std::string(n, 'x') + "]]]]]]]]";
+    BOOST_TEST(otaledger::base::short_equal(av, std::string_view{b}.substr(8, n)), "length " << n);
+    for (std::size_t i = 0; i < n; ++i) {
+      b[8 + i] = 'y';
+      BOOST_TEST(!otaledger::base::short_equal(av, std::string_view{b}.substr(8, n)),
+                 "length " << n << ", byte " << i);
+      b[8 + i] = 'x';
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(short_equal_tells_strings_of_different_lengths_apart) {
+  BOOST_TEST(!otaledger::base::short_equal("execution.downloaded", "execution.downloade"));
+  BOOST_TEST(!otaledger::base::short_equal("", "a"));
+  BOOST_TEST(otaledger::base::short_equal("", ""));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
