@@ -1,5 +1,7 @@
 #include "events/event.hpp"
 
+#include "base/bytes.hpp"
+
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -89,7 +91,7 @@ result<void> decode_payload_into(std::string_view type, std::uint16_t schema, st
   thread_local std::string_view last_type;
   thread_local const type_info* last = nullptr;
   const type_info* info = last;
-  if (!info || type != last_type) {
+  if (!info || !base::short_equal(type, last_type)) {
     auto it = table().find(type);
     if (it == table().end()) return make_error_code(errc::unknown_type);
     info = &it->second;

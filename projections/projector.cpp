@@ -1,7 +1,7 @@
 #include "projections/projector.hpp"
 
+#include "base/bytes.hpp"
 #include "base/errc.hpp"
-#include "base/short_equal.hpp"
 #include "events/event.hpp"
 #include "projections/internal/errors.hpp"
 #include "projections/views.hpp"
@@ -646,7 +646,7 @@ result<void> projector::commit(bool last) {
         if (auto r = s.columns->prepare(); !r) return failed(r.error());
         return {};
       }
-      auto w = kv_->start_ingest(s.tx->space());
+      auto w = kv_->start_ingest(s.tx->space(), s.columns->part_kind(u.part));
       if (!w) return failed(w.error());
       auto r = s.columns->write_part(u.part, *w.value());
       if (r) r = w.value()->finish();

@@ -17,6 +17,7 @@
 #include "events/catalog.hpp"
 #include "events/codec.hpp"
 #include "events/envelope.hpp"
+#include "storage/kv_store.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -28,11 +29,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace otaledger::storage {
-class kv_store;
-class ingest_writer;
-} // namespace otaledger::storage
 
 namespace otaledger::projections {
 
@@ -261,6 +257,12 @@ public:
   /// is an ingest of the view's space (it refuses a key not above the
   /// previous one).
   virtual std::size_t parts() const { return 1; }
+  /// What part `part` holds (storage::ingest_kind::index: only keys that
+  /// are only ever scanned by prefix). Default: rows.
+  virtual storage::ingest_kind part_kind(std::size_t part) const {
+    (void)part;
+    return storage::ingest_kind::rows;
+  }
   virtual result<void> prepare() { return outcome::success(); }
   virtual result<void> write_part(std::size_t part, storage::ingest_writer& out) = 0;
   /// The first error met while folding (the fold must not be written then).

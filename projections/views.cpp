@@ -1,5 +1,6 @@
 #include "projections/views.hpp"
 
+#include "base/bytes.hpp"
 #include "domain/device.hpp"
 #include "domain/firmware.hpp"
 #include "domain/package.hpp"
@@ -303,7 +304,7 @@ public:
   /// The id of `s`; a new id when `s` was never seen (`added` tells).
   std::uint32_t intern(std::string_view s, bool& added) {
     added = false;
-    if (last_ != none && names_[last_] == s) return last_;
+    if (last_ != none && base::short_equal(names_[last_], s)) return last_;
     const std::uint64_t h = key_hash(s);
     if (!index_.empty()) {
       const std::size_t mask = index_.size() - 1;
@@ -312,7 +313,7 @@ public:
         if (w == 0) break;
         if ((w >> 32) == (h >> 32)) {
           const auto id = static_cast<std::uint32_t>((w & 0xFFFFFFFFu) - 1);
-          if (names_[id] == s) return last_ = id;
+          if (base::short_equal(names_[id], s)) return last_ = id;
         }
       }
     }
@@ -344,7 +345,7 @@ public:
       if (w == 0) return none;
       if ((w >> 32) == (h >> 32)) {
         const auto id = static_cast<std::uint32_t>((w & 0xFFFFFFFFu) - 1);
-        if (names_[id] == s) return id;
+        if (base::short_equal(names_[id], s)) return id;
       }
     }
   }
@@ -682,6 +683,9 @@ public:
   /// c and the first half of t, then the rest of t and w, then x (parts of
   /// about equal weight balance the two threads that take them).
   std::size_t parts() const override { return 3; }
+  storage::ingest_kind part_kind(std::size_t part) const override {
+    return part == 2 ? storage::ingest_kind::index : storage::ingest_kind::rows;
+  }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part < 2) {
@@ -821,8 +825,9 @@ domain::device_state to_state(const fleet_row& r) {
   return d;
 }
 
-/// The device's fleet row, into `r` (its strings reuse their capacity).
-void to_row(const domain::device_state& d, base::timestamp last_seen, fleet_row& r) {
+/// The device's fleet row.
+fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
+  fleet_row r;
   r.device = d.id;
   r.product = d.product;
   r.name = d.name;
@@ -836,11 +841,6 @@ void to_row(const domain::device_state& d, base::timestamp last_seen, fleet_row&
   r.battery = d.battery;
   r.registered_at = d.registered_at;
   r.last_seen = last_seen;
-}
-
-fleet_row to_row(const domain::device_state& d, base::timestamp last_seen) {
-  fleet_row r;
-  to_row(d, last_seen, r);
   return r;
 }
 
@@ -994,8 +994,11 @@ public:
     return outcome::success();
   }
   /// m (a sort and a key per device: the heaviest part, taken first), then c
-  /// and the first half of d, then the rest of d, then p and v.
-  std::size_t parts() const override { return 4; }
+  /// and the first half of d, then the rest of d, then p, then v.
+  std::size_t parts() const override { return 5; }
+  storage::ingest_kind part_kind(std::size_t part) const override {
+    return part == 0 || part == 3 ? storage::ingest_kind::index : storage::ingest_kind::rows;
+  }
   result<void> write_part(std::size_t part, storage::ingest_writer& sink) override {
     row_writer out{sink};
     if (part == 0) {
@@ -1029,12 +1032,17 @@ public:
         for (auto p : product_order_)
           if (products_[p].has)
             ROWS_TRY(out.key("c").part(product_names_.name(p)).row(products_[p].counts));
-      fleet_row row;
       for (auto d : half(device_order_, part - 1))
-        if (devices_[d].state.registered) {
-          to_row(devices_[d].state, devices_[d].last_seen, row);
-          ROWS_TRY(out.key("d").part(device_names_.name(d)).row(row));
-        }
+        if (devices_[d].state.registered)
+          ROWS_TRY(out.key("d")
+                       .part(device_names_.name(d))
+                       .row(to_row(devices_[d].state, devices_[d].last_seen)));
+      return outcome::success();
+    }
+    if (part == 4) {
+      // v: devices per (product, kind, version)
+      for (const auto& [k, n] : versions_)
+        if (n != 0) ROWS_TRY(out.key("v").part(k).row(count_row{n}));
       return outcome::success();
     }
     // p: (product, device)
@@ -1050,8 +1058,6 @@ public:
                    .part(product_names_.name(devices_[d].p_product))
                    .part(device_names_.name(d))
                    .empty());
-    for (const auto& [k, n] : versions_)
-      if (n != 0) ROWS_TRY(out.key("v").part(k).row(count_row{n}));
     return outcome::success();
   }
 

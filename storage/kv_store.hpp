@@ -91,6 +91,14 @@ struct scan_page {
 /// bytes outside printable ASCII as \xHH.
 std::string escape_key(std::string_view key);
 
+/// What an ingest writes, so a store can lay its files out for how they are
+/// read.
+enum class ingest_kind {
+  rows,  ///< rows looked up by key (and scanned)
+  index, ///< keys with empty values, only ever scanned by prefix: the RocksDB
+         ///< store writes them with no Bloom filter, in 16 KiB blocks
+};
+
 /// Rows of one space written in key order and ingested together
 /// (kv_store::start_ingest). Used by one thread. The RocksDB store's writer
 /// holds the database open until it is destroyed.
@@ -163,7 +171,11 @@ public:
   /// memory (RocksDB: written straight into SST files, all ingested by one
   /// IngestExternalFile at finish). Default: collects the rows and calls
   /// ingest() at finish.
-  virtual result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space);
+  virtual result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space,
+                                                              ingest_kind kind);
+  result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space) {
+    return start_ingest(space, ingest_kind::rows);
+  }
 };
 
 /// A kv_store in memory with the same semantics, for unit tests of

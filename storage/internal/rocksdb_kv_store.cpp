@@ -1,9 +1,11 @@
 #include "storage/internal/rocksdb_kv_store.hpp"
 
+#include "base/bytes.hpp"
 #include "storage/internal/append_core.hpp"
 #include "storage/record.hpp"
 
 #include <rocksdb/sst_file_writer.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
@@ -57,15 +59,21 @@ result<void> validate(const write_batch& batch) {
   return ok();
 }
 
-result<void> check_ingest_key(std::string_view space, bool first, std::string_view previous,
-                              std::string_view key) {
+result<std::size_t> check_ingest_key(std::string_view space, bool first, std::string_view previous,
+                                     std::string_view key) {
   if (key.empty())
     return fail(errc::invalid_argument, fmt::format("an empty key in view space {}", space));
-  if (!first && !(previous < key))
+  if (first) return std::size_t{0};
+  // Above the previous key: longer than their shared bytes, and either
+  // extending it or greater at the first byte that differs.
+  const std::size_t same = base::common_prefix(previous, key);
+  if (same == key.size() ||
+      (same < previous.size() &&
+       static_cast<unsigned char>(key[same]) < static_cast<unsigned char>(previous[same])))
     return fail(errc::invalid_argument,
                 fmt::format("ingest into view space {}: keys not sorted or not unique (at {})",
                             space, escape_key(key)));
-  return ok();
+  return same;
 }
 
 namespace {
@@ -74,8 +82,8 @@ namespace {
 /// them all with one IngestExternalFile.
 class rocks_ingest_writer final : public ingest_writer {
 public:
-  rocks_ingest_writer(std::shared_ptr<rocks> db, std::string space)
-      : ingest_writer(space, view_key(space, {})), db_(std::move(db)) {}
+  rocks_ingest_writer(std::shared_ptr<rocks> db, std::string space, ingest_kind kind)
+      : ingest_writer(space, view_key(space, {})), db_(std::move(db)), kind_(kind) {}
   ~rocks_ingest_writer() override {
     if (writer_) writer_->Finish().PermitUncheckedError(); // closes the file
     for (const auto& f : files_) {
@@ -127,8 +135,18 @@ private:
     // The written pages stay in the page cache (invalidate_page_cache off):
     // the ingested rows are what the next view queries read, and dropping
     // them every megabyte (the default, meant for bulk loads) cost CPU too.
-    writer_ = std::make_unique<rocksdb::SstFileWriter>(
-        rocksdb::EnvOptions{}, db_->db->GetOptions(cf), cf, /*invalidate_page_cache=*/false);
+    auto options = db_->db->GetOptions(cf);
+    if (kind_ == ingest_kind::index) {
+      // Keys only ever scanned by prefix: a Bloom filter would never be
+      // read, and larger blocks cost less per key to build. Each file keeps
+      // its own table properties: readers and compactions need nothing else.
+      auto table = *options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+      table.filter_policy.reset();
+      table.block_size = 16 * 1024;
+      options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    }
+    writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions{}, options, cf,
+                                                       /*invalidate_page_cache=*/false);
     return check(writer_->Open(files_.back()));
   }
   result<void> check(const rocksdb::Status& s) {
@@ -140,6 +158,7 @@ private:
   }
 
   std::shared_ptr<rocks> db_;
+  ingest_kind kind_;
   std::vector<std::string> files_;
   std::unique_ptr<rocksdb::SstFileWriter> writer_;
 };
@@ -155,10 +174,11 @@ result<void> rocksdb_kv_store::ingest(std::string_view space, const std::vector<
   return w->finish();
 }
 
-result<std::unique_ptr<ingest_writer>> rocksdb_kv_store::start_ingest(std::string_view space) {
+result<std::unique_ptr<ingest_writer>> rocksdb_kv_store::start_ingest(std::string_view space,
+                                                                      ingest_kind kind) {
   OTA_TRYV(validate_space(space));
   return std::unique_ptr<ingest_writer>{
-      std::make_unique<rocks_ingest_writer>(db_, std::string{space})};
+      std::make_unique<rocks_ingest_writer>(db_, std::string{space}, kind)};
 }
 
 result<std::optional<std::string>> rocksdb_kv_store::get(std::string_view space,
@@ -295,7 +315,7 @@ result<void> kv_store::ingest(std::string_view space, const std::vector<ingest_r
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto r = internal::check_ingest_key(space, i == 0, i ? rows[i - 1].first : std::string_view{},
                                         rows[i].first);
-    if (!r) return r;
+    if (!r) return r.error();
   }
   write_batch b;
   for (const auto& [k, v] : rows) {
@@ -327,12 +347,16 @@ result<void> ingest_writer::add(std::string_view key, const std::string_view* va
   if (failed_)
     return internal::fail(errc::invalid_argument, "an earlier row of this ingest was refused");
   const std::string_view previous = std::string_view{stored_}.substr(prefix_);
-  auto r = internal::check_ingest_key(space_, !any_, previous, key);
-  if (r) {
-    stored_.resize(prefix_);
-    stored_.append(key);
+  auto same = internal::check_ingest_key(space_, !any_, previous, key);
+  result<void> r = outcome::success();
+  if (same) {
+    // Only the bytes after those shared with the previous key are copied.
+    stored_.resize(prefix_ + same.value());
+    stored_.append(key.substr(same.value()));
     any_ = true;
     r = write(key, stored_, value);
+  } else {
+    r = same.error();
   }
   if (!r) failed_ = true;
   return r;
@@ -346,7 +370,7 @@ result<void> ingest_writer::finish() {
   return r;
 }
 
-result<std::unique_ptr<ingest_writer>> kv_store::start_ingest(std::string_view space) {
+result<std::unique_ptr<ingest_writer>> kv_store::start_ingest(std::string_view space, ingest_kind) {
   OTA_TRYV(internal::validate_space(space));
   return std::unique_ptr<ingest_writer>{
       std::make_unique<collecting_ingest>(*this, std::string{space})};

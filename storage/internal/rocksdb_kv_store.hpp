@@ -17,7 +17,9 @@ public:
   result<void> write(const write_batch& batch, write_mode mode) override;
   result<log_position> load_checkpoint(std::string_view name) override;
   result<void> ingest(std::string_view space, const std::vector<ingest_row>& rows) override;
-  result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space) override;
+  using kv_store::start_ingest;
+  result<std::unique_ptr<ingest_writer>> start_ingest(std::string_view space,
+                                                      ingest_kind kind) override;
 
 private:
   std::shared_ptr<rocks> db_;
@@ -27,7 +29,7 @@ private:
 result<void> validate(const write_batch& batch);
 result<void> validate_space(std::string_view space);
 /// Checks that an ingest's next key is non-empty and above the previous one.
-result<void> check_ingest_key(std::string_view space, bool first, std::string_view previous,
-                              std::string_view key);
+result<std::size_t> check_ingest_key(std::string_view space, bool first, std::string_view previous,
+                                     std::string_view key);
 
 } // namespace otaledger::storage::internal

@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE base
 #include <boost/test/unit_test.hpp>
 
+#include "base/bytes.hpp"
 #include "base/crc32c.hpp"
 #include "base/errc.hpp"
-#include "base/short_equal.hpp"
 #include "base/time.hpp"
 #include "base/uuid.hpp"
 #include "base/worker.hpp"
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(short_strings)
 
 BOOST_AUTO_TEST_CASE(short_equal_finds_a_difference_at_every_byte_of_every_length) {
-  for (std::size_t n = 0; n <= 40; ++n) {
+  for (std::size_t n = 0; n <= 72; ++n) {
     // Padded on both sides: reading outside the n bytes would be caught by
     // the sanitizers, and a word read past the end would see the padding.
     const std::string a = "<<<<<<<<" + std::string(n, 'x') + ">>>>>>>>";
@@ -135,6 +135,22 @@ BOOST_AUTO_TEST_CASE(short_equal_tells_strings_of_different_lengths_apart) {
   BOOST_TEST(!otaledger::base::short_equal("execution.downloaded", "execution.downloade"));
   BOOST_TEST(!otaledger::base::short_equal("", "a"));
   BOOST_TEST(otaledger::base::short_equal("", ""));
+}
+
+BOOST_AUTO_TEST_CASE(common_prefix_counts_the_bytes_before_the_first_difference) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::string a(n, 'k');
+    BOOST_TEST(otaledger::base::common_prefix(a, a) == n);
+    BOOST_TEST(otaledger::base::common_prefix(a, a + "z") == n); // one extends the other
+    BOOST_TEST(otaledger::base::common_prefix(a + "z", a) == n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = '\xff'; // above and below 0x80: bytes compare unsigned
+      BOOST_TEST(otaledger::base::common_prefix(a, b) == i, "length " << n << ", byte " << i);
+      b[i] = 'j';
+      BOOST_TEST(otaledger::base::common_prefix(b, a) == i, "length " << n << ", byte " << i);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

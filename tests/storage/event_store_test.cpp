@@ -11,6 +11,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/metadata.h>
+#include <rocksdb/table_properties.h>
 
 #include <fmt/format.h>
 
@@ -795,6 +796,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_ingest_given_a_key_out_of_order_refuses_it_and_
   BOOST_REQUIRE(dup->put("x", "1"));
   BOOST_TEST(!dup->put("x", "2"));
   BOOST_TEST(!kv.start_ingest("fresh").value()->put("", "empty key"));
+  auto prefix = kv.start_ingest("fresh").value();
+  BOOST_REQUIRE(prefix->put("k1", "1"));
+  BOOST_REQUIRE(prefix->put("k1\xff", "2")); // extends the previous key: above it
+  BOOST_TEST(!prefix->put("k1", "3"));       // the previous key's prefix: below it
   {
     auto dropped = kv.start_ingest("fresh").value();
     BOOST_REQUIRE(dropped->put("d", "never finished"));
@@ -861,6 +866,33 @@ BOOST_AUTO_TEST_CASE(a_rebuilt_space_is_ingested_below_level_0_once_older_spaces
     }
   BOOST_TEST(found);
   env.open();
+}
+
+BOOST_AUTO_TEST_CASE(an_index_ingest_scans_like_rows_but_its_file_has_no_bloom_filter) {
+  rocks_env env;
+  for (auto kind : {ingest_kind::rows, ingest_kind::index}) {
+    const std::string space = kind == ingest_kind::index ? "fleet@3" : "fleet@2";
+    auto w = env.views().start_ingest(space, kind).value();
+    for (int i = 0; i < 3000; ++i)
+      BOOST_REQUIRE(w->put(fmt::format("p{:05}", i), {}));
+    BOOST_REQUIRE(w->finish());
+    auto page = env.views().scan(space, {.prefix = "p"}, 5000).value();
+    BOOST_REQUIRE(page.rows.size() == 3000u);
+    BOOST_TEST(page.rows[1234].first == fmt::format("p{:05}", 1234));
+    BOOST_TEST(env.views().get(space, fmt::format("p{:05}", 2999)).value().has_value());
+    BOOST_TEST(!env.views().get(space, "px").value().has_value());
+  }
+  env.close();
+  auto raw = internal::open_rocks(env.opts);
+  BOOST_REQUIRE(raw);
+  auto& db = *raw.value();
+  rocksdb::TablePropertiesCollection tables;
+  BOOST_REQUIRE(db.db->GetPropertiesOfAllTables(db[internal::cf_views], &tables).ok());
+  std::size_t with_filter = 0, without = 0; // each ingest wrote one file
+  for (const auto& [file, props] : tables)
+    (props->filter_policy_name.empty() ? without : with_filter) += 1;
+  BOOST_TEST(with_filter == 1u); // the rows
+  BOOST_TEST(without == 1u);     // the index
 }
 
 BOOST_AUTO_TEST_SUITE_END()
