@@ -30,17 +30,20 @@
 
 namespace otaledger::events {
 
-/// Appends the LEB128 varint of v.
+/// Appends the LEB128 varint of v (built on the stack, appended at once).
 inline void put_varint(std::string& out, std::uint64_t v) {
+  char buf[10];
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
+    buf[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
 }
 
 /// Reads a varint from the front of `in`; false when truncated or over 10 bytes.
-inline bool get_varint(std::string_view& in, std::uint64_t& v) {
+inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
   v = 0;
   for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
     auto b = static_cast<std::uint8_t>(in.front());

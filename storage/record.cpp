@@ -26,25 +26,24 @@ void put_string(std::string& out, std::string_view s) {
   out.append(s);
 }
 
-/// A record's fields read off a pointer range. One-byte varints (every
-/// length under 128, most numbers) take no loop; each field is checked
-/// against the end once. Inlined: a rebuild decodes millions of records.
+/// A record's fields read off a pointer range, each checked against the end
+/// once. Inlined: a rebuild decodes millions of records.
 struct field_reader {
   const char* p;
   const char* end;
 
   [[gnu::always_inline]] bool varint(std::uint64_t& v) noexcept {
-    if (p != end && static_cast<std::uint8_t>(*p) < 0x80) {
-      v = static_cast<std::uint8_t>(*p++);
-      return true;
+    // get_varint's rules, inline: positions and times take 3-9 bytes.
+    std::uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64 && p != end; shift += 7) {
+      const auto b = static_cast<std::uint8_t>(*p++);
+      r |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if (b < 0x80) {
+        v = r;
+        return true;
+      }
     }
-    return long_varint(v);
-  }
-  [[gnu::noinline]] bool long_varint(std::uint64_t& v) noexcept {
-    std::string_view in{p, static_cast<std::size_t>(end - p)};
-    if (!get_varint(in, v)) return false;
-    p = in.data();
-    return true;
+    return false;
   }
   [[gnu::always_inline]] bool string(std::string_view& s) noexcept {
     std::uint64_t n;

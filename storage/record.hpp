@@ -26,6 +26,7 @@
 
 #include "base/result.hpp"
 #include "base/uuid.hpp"
+#include "events/codec.hpp"
 #include "events/envelope.hpp"
 
 #include <bit>
@@ -80,28 +81,9 @@ inline std::uint64_t read_be64(std::string_view s) noexcept {
   return s.size() < 8 ? 0 : read_be64(s.data());
 }
 
-inline void put_varint(std::string& out, std::uint64_t v) {
-  char buf[10];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
-}
-
-/// Reads a varint from the front of `in`; false when truncated or longer than 10 bytes.
-inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    auto b = static_cast<std::uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
+// The log's varints are the events codec's (LEB128).
+using events::get_varint;
+using events::put_varint;
 
 /// The key of a stream's entry in `stream_index`: stream, NUL, big-endian
 /// version of the entry's first event. (Stream names cannot contain NUL, so
