@@ -67,11 +67,7 @@ const std::string& error_detail() {
 namespace {
 constexpr std::size_t entry_overhead = 96; // deque node, index words, string headers
 
-std::uint64_t load64(const char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
+using base::load64;
 
 std::uint64_t mix64(std::uint64_t x) noexcept { // splitmix64's finaliser
   x ^= x >> 30;

@@ -211,11 +211,7 @@ void count(progress_counters& p, const event& ev) {
 
 constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
 
-std::uint64_t load64(const char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
+using base::load64;
 
 /// Sorts `ids` by the bytes of name(id), then by tie(id): on the 16 bytes
 /// after the prefix every name shares (two big-endian words, compared as

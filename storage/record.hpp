@@ -24,6 +24,7 @@
 // consumed; anything else is corruption.
 #pragma once
 
+#include "base/bytes.hpp"
 #include "base/result.hpp"
 #include "base/uuid.hpp"
 #include "events/codec.hpp"
@@ -71,8 +72,7 @@ inline std::string be64(std::uint64_t v) {
   return s;
 }
 inline std::uint64_t read_be64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
+  std::uint64_t v = base::load64(p);
   if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }

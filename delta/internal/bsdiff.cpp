@@ -1,5 +1,6 @@
 #include "delta/internal/bsdiff.hpp"
 
+#include "base/bytes.hpp"
 #include "delta/internal/format.hpp"
 
 #include <divsufsort.h>
@@ -19,28 +20,15 @@ namespace {
 
 using u8 = std::uint8_t;
 
-std::uint64_t load64(const u8* p) {
-  std::uint64_t x;
-  std::memcpy(&x, p, 8);
-  return x;
-}
+using base::load64;
 
+/// base::common_prefix of [a, a + an) and [b, b + bn) (a length below 0: none).
 std::int64_t common_prefix(const u8* a, std::int64_t an, const u8* b, std::int64_t bn) {
-  const std::int64_t n = std::min(an, bn);
-  std::int64_t i = 0;
-  // Eight bytes at a time; on little-endian machines the first differing
-  // byte is the lowest set byte of the xor, elsewhere the byte loop finds it.
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t x = load64(a + i), y = load64(b + i);
-    if (x != y) {
-      if constexpr (std::endian::native == std::endian::little)
-        return i + std::countr_zero(x ^ y) / 8;
-      break;
-    }
-  }
-  while (i < n && a[i] == b[i])
-    ++i;
-  return i;
+  const auto bytes = [](const u8* p, std::int64_t n) {
+    return std::string_view{reinterpret_cast<const char*>(p),
+                            static_cast<std::size_t>(std::max<std::int64_t>(n, 0))};
+  };
+  return static_cast<std::int64_t>(base::common_prefix(bytes(a, an), bytes(b, bn)));
 }
 
 // Longest prefix of a position of the new image occurring in the old image,
