@@ -42,16 +42,28 @@ inline void put_varint(std::string& out, std::uint64_t v) {
   out.append(buf, n);
 }
 
-/// Reads a varint from the front of `in`; false when truncated or over 10 bytes.
-inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    auto b = static_cast<std::uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-    if ((b & 0x80) == 0) return true;
+/// Reads a varint from [p, end), moving `p` past the bytes read; false when
+/// truncated or over 10 bytes.
+[[gnu::always_inline]] inline bool get_varint(const char*& p, const char* end,
+                                              std::uint64_t& v) noexcept {
+  std::uint64_t r = 0;
+  for (unsigned shift = 0; shift < 64 && p != end; shift += 7) {
+    const auto b = static_cast<std::uint8_t>(*p++);
+    r |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+    if (b < 0x80) {
+      v = r;
+      return true;
+    }
   }
   return false;
+}
+
+/// Reads a varint from the front of `in`; false when truncated or over 10 bytes.
+inline bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
+  const char* p = in.data();
+  const bool ok = get_varint(p, in.data() + in.size(), v);
+  in.remove_prefix(static_cast<std::size_t>(p - in.data()));
+  return ok;
 }
 
 namespace detail {

@@ -33,17 +33,7 @@ struct field_reader {
   const char* end;
 
   [[gnu::always_inline]] bool varint(std::uint64_t& v) noexcept {
-    // get_varint's rules, inline: positions and times take 3-9 bytes.
-    std::uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64 && p != end; shift += 7) {
-      const auto b = static_cast<std::uint8_t>(*p++);
-      r |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (b < 0x80) {
-        v = r;
-        return true;
-      }
-    }
-    return false;
+    return events::get_varint(p, end, v);
   }
   [[gnu::always_inline]] bool string(std::string_view& s) noexcept {
     std::uint64_t n;
